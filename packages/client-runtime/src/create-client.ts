@@ -1,0 +1,222 @@
+import createClient, {
+  createFinalURL,
+  createQuerySerializer,
+  defaultPathSerializer,
+  type Client,
+} from "openapi-fetch";
+import { readErrorBody, StowageApiError } from "./errors";
+import { encodeNdjson, parseNdjson } from "./ndjson-lines";
+import type {
+  CallInit,
+  HttpMethod,
+  OperationOf,
+  ParamsInit,
+  SuccessBody,
+  SuccessMediaType,
+} from "./operation-types";
+import { REQUEST_ID_HEADER, send, type TransportOptions } from "./transport";
+
+export interface StowageClientOptions extends TransportOptions {
+  baseUrl: string;
+  /** Sent with every call. */
+  headers?: Record<string, string>;
+  /** Validate each NDJSON item with its zod schema (default true). */
+  validateItems?: boolean;
+}
+
+interface ItemParser {
+  parse(value: unknown): unknown;
+}
+type ItemParsers = Record<string, Partial<Record<string, ItemParser>>>;
+export interface ItemSchemas {
+  responses: ItemParsers;
+  requests: ItemParsers;
+}
+
+type ItemMap = Record<string, Partial<Record<HttpMethod, unknown>>>;
+
+export interface CallResult<Data> {
+  response: Response;
+  data?: Data;
+  error?: unknown;
+}
+
+export interface StowageClientExtensions<
+  Paths,
+  NdjsonResponses extends ItemMap,
+  NdjsonRequests extends ItemMap,
+> {
+  /** Asks for one media type of a versioned resource; `data` is typed by that media type. */
+  requestAs<
+    M extends HttpMethod,
+    P extends keyof Paths & string,
+    Media extends SuccessMediaType<OperationOf<Paths, P, M>>,
+  >(
+    method: M,
+    path: P,
+    accept: Media,
+    init: ParamsInit<OperationOf<Paths, P, M>> & CallInit & { body?: unknown },
+  ): Promise<CallResult<SuccessBody<OperationOf<Paths, P, M>, Media>>>;
+  /** An NDJSON response as typed items; breaking out of the loop closes the stream. */
+  streamNdjson<
+    P extends keyof NdjsonResponses & string,
+    M extends keyof NdjsonResponses[P] & HttpMethod,
+  >(
+    method: M,
+    path: P,
+    init: ParamsInit<OperationOf<Paths, P & keyof Paths, M>> & CallInit & { body?: unknown },
+  ): AsyncIterable<NdjsonResponses[P][M]>;
+  /** Uploads NDJSON items from a factory, called again for each retry (a sent stream cannot be re-read). */
+  uploadNdjson<
+    P extends keyof NdjsonRequests & string,
+    M extends keyof NdjsonRequests[P] & HttpMethod,
+  >(
+    method: M,
+    path: P,
+    init: ParamsInit<OperationOf<Paths, P & keyof Paths, M>> &
+      CallInit & {
+        items: () => AsyncIterable<NdjsonRequests[P][M]> | Iterable<NdjsonRequests[P][M]>;
+      },
+  ): Promise<CallResult<unknown>>;
+  /** Uploads bytes (e.g. OTLP protobuf) from a factory, called again for each retry. */
+  uploadBinary<M extends HttpMethod, P extends keyof Paths & string>(
+    method: M,
+    path: P,
+    init: ParamsInit<OperationOf<Paths, P, M>> &
+      CallInit & {
+        contentType: string;
+        body: () => ReadableStream<Uint8Array> | Uint8Array | Blob | string;
+      },
+  ): Promise<CallResult<unknown>>;
+}
+
+export type StowageClient<
+  Paths extends object,
+  NdjsonResponses extends ItemMap = Record<string, never>,
+  NdjsonRequests extends ItemMap = Record<string, never>,
+> = Client<Paths, `${string}/${string}`> &
+  StowageClientExtensions<Paths, NdjsonResponses, NdjsonRequests>;
+
+const querySerializer = createQuerySerializer();
+
+export function createStowageClient<
+  Paths extends object,
+  NdjsonResponses extends ItemMap = Record<string, never>,
+  NdjsonRequests extends ItemMap = Record<string, never>,
+>(
+  options: StowageClientOptions,
+  itemSchemas: ItemSchemas = { responses: {}, requests: {} },
+): StowageClient<Paths, NdjsonResponses, NdjsonRequests> {
+  // openapi-fetch builds each Request from a string body, so a clone per attempt is cheap and exact.
+  const transport = (request: Request) => send(() => request.clone(), options);
+  const base = createClient<Paths>({
+    baseUrl: options.baseUrl,
+    headers: options.headers,
+    fetch: transport,
+  });
+  const validateItems = options.validateItems !== false;
+
+  const buildRequest = (
+    method: string,
+    path: string,
+    init: { params?: unknown; headers?: Record<string, string>; signal?: AbortSignal },
+    body?: () => NonNullable<RequestInit["body"]>,
+  ): Request => {
+    const params = (init.params ?? {}) as {
+      path?: Record<string, unknown>;
+      query?: Record<string, unknown>;
+      header?: Record<string, string>;
+    };
+    const url = createFinalURL(path, {
+      baseUrl: options.baseUrl.replace(/\/+$/, ""),
+      params: { path: params.path, query: params.query },
+      querySerializer,
+      pathSerializer: defaultPathSerializer,
+    });
+    const headers = new Headers({ ...options.headers, ...params.header, ...init.headers });
+    return new Request(url, {
+      method: method.toUpperCase(),
+      headers,
+      signal: init.signal,
+      ...(body ? { body: body(), duplex: "half" } : {}),
+    } as RequestInit);
+  };
+
+  const jsonBody = (value: unknown) =>
+    value === undefined ? undefined : () => JSON.stringify(value);
+
+  const finish = async (response: Response): Promise<CallResult<never>> => {
+    if (!response.ok) return { response, error: await readErrorBody(response) };
+    const text = response.status === 204 ? "" : await response.text();
+    const type = response.headers.get("content-type") ?? "";
+    return {
+      response,
+      data: (text !== "" && /json/.test(type) ? JSON.parse(text) : text || undefined) as never,
+    };
+  };
+
+  const extensions: StowageClientExtensions<Paths, NdjsonResponses, NdjsonRequests> = {
+    async requestAs(method, path, accept, init) {
+      const headers = {
+        ...(init.body !== undefined ? { "content-type": "application/json" } : {}),
+        ...init.headers,
+        accept,
+      };
+      return finish(
+        await send(
+          () => buildRequest(method, path, { ...init, headers }, jsonBody(init.body)),
+          options,
+        ),
+      );
+    },
+    streamNdjson(method, path, init) {
+      const parser = itemSchemas.responses[path]?.[method];
+      return {
+        async *[Symbol.asyncIterator]() {
+          const headers = {
+            ...(init.body !== undefined ? { "content-type": "application/json" } : {}),
+            ...init.headers,
+            accept: "application/x-ndjson",
+          };
+          const response = await send(
+            () => buildRequest(method, path, { ...init, headers }, jsonBody(init.body)),
+            options,
+          );
+          if (!response.ok || !response.body) {
+            throw new StowageApiError(
+              response.status,
+              await readErrorBody(response),
+              response,
+              response.headers.get(REQUEST_ID_HEADER) ?? undefined,
+            );
+          }
+          for await (const value of parseNdjson(response.body)) {
+            yield (validateItems && parser ? parser.parse(value) : value) as never;
+          }
+        },
+      };
+    },
+    async uploadNdjson(method, path, init) {
+      const parser = itemSchemas.requests[path]?.[method];
+      const headers = { "content-type": "application/x-ndjson", ...init.headers };
+      const body = () => encodeNdjson(validated(init.items(), validateItems ? parser : undefined));
+      return finish(
+        await send(() => buildRequest(method, path, { ...init, headers }, body), options),
+      );
+    },
+    async uploadBinary(method, path, init) {
+      const headers = { "content-type": init.contentType, ...init.headers };
+      return finish(
+        await send(() => buildRequest(method, path, { ...init, headers }, init.body), options),
+      );
+    },
+  };
+  return Object.assign(base, extensions);
+}
+
+async function* validated<T>(
+  items: AsyncIterable<T> | Iterable<T>,
+  parser: ItemParser | undefined,
+): AsyncGenerator<T> {
+  for await (const item of items) yield (parser ? parser.parse(item) : item) as T;
+}

@@ -1,0 +1,111 @@
+#!/usr/bin/env node
+import path from "node:path";
+import { Command } from "commander";
+import { DEFAULT_CONFIG_FILE, loadConfig } from "./config";
+import { generateTarget, type GenerateTarget, type GeneratedFile } from "./generate";
+import { scaffoldServer } from "./scaffold";
+import { compareGenerated, writeGenerated } from "./write/sync-files";
+
+const program = new Command()
+  .name("stowage-codegen")
+  .description("Typed clients, zod schemas and Express stubs from OpenAPI 3.0/3.1 specs.");
+
+program
+  .command("generate")
+  .description("Generate every spec of the config, or one spec into one folder")
+  .option("-c, --config <file>", "config file listing the specs", DEFAULT_CONFIG_FILE)
+  .option("--spec <file>", "one spec outside the config (needs --out)")
+  .option("--out <dir>", "folder for --spec's generated files")
+  .option("--name <name>", "kebab-case API name for --spec (factory names)", "api")
+  .action(async (options: { config: string; spec?: string; out?: string; name: string }) => {
+    const files = await renderTargets(await targetsFor(options));
+    const report = await writeGenerated(files);
+    const touched = [...report.changed, ...report.orphaned.map((file) => `${file} (removed)`)];
+    console.log(
+      touched.length === 0
+        ? `up to date (${files.length} files)`
+        : touched.map(relative).join("\n"),
+    );
+  });
+
+program
+  .command("check")
+  .description("Fail when committed generated files differ from what the specs generate")
+  .option("-c, --config <file>", "config file listing the specs", DEFAULT_CONFIG_FILE)
+  .action(async (options: { config: string }) => {
+    const files = await renderTargets(await targetsFor(options));
+    const { changed, orphaned } = await compareGenerated(files);
+    if (changed.length + orphaned.length === 0) {
+      console.log(`generated code is up to date (${files.length} files)`);
+      return;
+    }
+    console.error(
+      "generated code is stale; run `npm run generate` (never edit generated files by hand):",
+    );
+    for (const file of changed) console.error(`  changed: ${relative(file)}`);
+    for (const file of orphaned) console.error(`  orphaned: ${relative(file)}`);
+    process.exitCode = 1;
+  });
+
+program
+  .command("scaffold")
+  .description(
+    "Write a starter server for a spec: a typed handler module per tag, wired through the router",
+  )
+  .requiredOption("--spec <file>", "the spec")
+  .requiredOption("--out <dir>", "folder of the new server")
+  .option("--name <name>", "kebab-case API name (factory names)", "api")
+  .option("--force", "overwrite existing files")
+  .action(async (options: { spec: string; out: string; name: string; force?: boolean }) => {
+    const written = await scaffoldServer({
+      spec: path.resolve(options.spec),
+      specLabel: relative(path.resolve(options.spec)),
+      name: options.name,
+      out: path.resolve(options.out),
+      force: options.force === true,
+    });
+    console.log(written.map(relative).join("\n"));
+  });
+
+async function targetsFor(options: {
+  config: string;
+  spec?: string;
+  out?: string;
+  name?: string;
+}): Promise<GenerateTarget[]> {
+  if (options.spec) {
+    if (!options.out) throw new Error("--spec needs --out");
+    const spec = path.resolve(options.spec);
+    return [
+      {
+        name: options.name ?? "api",
+        spec,
+        specLabel: relative(spec),
+        out: path.resolve(options.out),
+      },
+    ];
+  }
+  const config = await loadConfig(options.config);
+  const inRoot = (file: string | undefined) =>
+    file === undefined ? undefined : path.resolve(config.root, file);
+  return config.specs.map((entry) => ({
+    name: entry.name,
+    spec: path.resolve(config.root, entry.spec),
+    specLabel: entry.spec,
+    client: inRoot(entry.client),
+    server: inRoot(entry.server),
+  }));
+}
+
+async function renderTargets(targets: GenerateTarget[]): Promise<GeneratedFile[]> {
+  return (await Promise.all(targets.map(generateTarget))).flat();
+}
+
+function relative(file: string): string {
+  return path.relative(process.cwd(), file) || ".";
+}
+
+program.parseAsync().catch((error: unknown) => {
+  console.error(`stowage-codegen: ${error instanceof Error ? error.message : String(error)}`);
+  process.exitCode = 2;
+});

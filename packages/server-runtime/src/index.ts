@@ -1,0 +1,32 @@
+export {
+  ApiError,
+  codeForStatus,
+  type ApiErrorInit,
+  type ErrorDetail,
+  type Suggestion,
+} from "./api-error";
+export {
+  createStowageRouter,
+  type ApiDefinition,
+  type AuthenticateInput,
+  type Logger,
+  type OperationDescriptor,
+  type StowageRouter,
+  type StowageRouterOptions,
+} from "./create-router";
+export type {
+  HandlerContext,
+  HandlerResult,
+  Reply,
+  ReplyHeaders,
+  RequestBody,
+} from "./handler-types";
+export {
+  negotiateMedia,
+  parseAccept,
+  type NegotiatedMedia,
+  type Negotiation,
+} from "./negotiate-media";
+export { readNdjsonBody, type LineSchema } from "./ndjson-body";
+export { writeNdjson, type NdjsonWriterOptions } from "./ndjson-writer";
+export { renderError, type ErrorSchema } from "./render-error";

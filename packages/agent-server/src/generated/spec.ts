@@ -4,2649 +4,4330 @@
 
 export const specSha256 = "735e2a1d547d2db25dabdfaf253480e0dffe1c2b7c03898fd99746da1c7840e0";
 
-export const document: Record<string, unknown> = {
-  openapi: "3.1.0",
-  info: {
-    title: "stowage agent API (southbound)",
-    version: "1.0.0",
-    license: { name: "Apache-2.0", identifier: "Apache-2.0" },
-    description:
-      'The contract between a backup agent (a stowage agent, or a real databacker/mysql-backup\ninstance) and a stowage controller. It is a compatible superset of the databacker API: a\ndatabacker instance that knows only `GET /engines/config/{instance}` and the telemetry routes\nworks against a stowage controller unchanged.\n\n**Identity.** An agent enrolls once (`POST /engines/enroll`) with a one-time enrollment token\nand its ECDSA P-256 public key, and gets its instance id. Afterwards it authenticates in one\nof two ways:\n- OAuth2 client credentials with a JWT client assertion (RFC 7523) signed by its key, traded\n  at `POST /engines/oauth/token` for a short-lived access token (scheme `jwt`);\n- mutual TLS with a client certificate whose public key was enrolled or issued (scheme\n  `mtls`), as mysql-backup does it. The config and telemetry routes accept either.\n\n**Endpoints.** `GET /engines` returns the endpoint map: the orchestration, reporting and token\nURLs. They may all be this server, or not. A server that implements only part of the API\nanswers a route it knows lives elsewhere with 301 and `Location` (re-send the same method and\nbody there: `fetch` would turn a redirected POST into a GET, so clients must not let it follow\n301 on its own), a known route it does not implement with 410 `resource.gone`, and anything\nelse with 404.\n\n**Versioned media types.** The config resource is served in several versions chosen by\n`Accept` (see `getConfig`); `Vary: Accept` is set on every negotiated reply.\n\n**Errors.** Every 4xx and 5xx body is the stowage envelope\n`{ "schema": "stowage.v1", "error": { "code", "message", ... , "request_id" } }`, including on\nthe token endpoint. Refusals come in a fixed order: 401, 403, 406/415, 400, 404.\n\n**Retries.** Log submissions carry an `Idempotency-Key`, events carry ids, job progress\ncarries a sequence number and completion is idempotent, so a retry after a lost response\nneither loses nor duplicates anything. 429 and 503 carry `Retry-After`.\n',
+export const document: Record<string, unknown> = JSON.parse(`{
+  "openapi": "3.1.0",
+  "info": {
+    "title": "stowage agent API (southbound)",
+    "version": "1.0.0",
+    "license": {
+      "name": "Apache-2.0",
+      "identifier": "Apache-2.0"
+    },
+    "description": "The contract between a backup agent (a stowage agent, or a real databacker/mysql-backup\\ninstance) and a stowage controller. It is a compatible superset of the databacker API: a\\ndatabacker instance that knows only \`GET /engines/config/{instance}\` and the telemetry routes\\nworks against a stowage controller unchanged.\\n\\n**Identity.** An agent enrolls once (\`POST /engines/enroll\`) with a one-time enrollment token\\nand its ECDSA P-256 public key, and gets its instance id. Afterwards it authenticates in one\\nof two ways:\\n- OAuth2 client credentials with a JWT client assertion (RFC 7523) signed by its key, traded\\n  at \`POST /engines/oauth/token\` for a short-lived access token (scheme \`jwt\`);\\n- mutual TLS with a client certificate whose public key was enrolled or issued (scheme\\n  \`mtls\`), as mysql-backup does it. The config and telemetry routes accept either.\\n\\n**Endpoints.** \`GET /engines\` returns the endpoint map: the orchestration, reporting and token\\nURLs. They may all be this server, or not. A server that implements only part of the API\\nanswers a route it knows lives elsewhere with 301 and \`Location\` (re-send the same method and\\nbody there: \`fetch\` would turn a redirected POST into a GET, so clients must not let it follow\\n301 on its own), a known route it does not implement with 410 \`resource.gone\`, and anything\\nelse with 404.\\n\\n**Versioned media types.** The config resource is served in several versions chosen by\\n\`Accept\` (see \`getConfig\`); \`Vary: Accept\` is set on every negotiated reply.\\n\\n**Errors.** Every 4xx and 5xx body is the stowage envelope\\n\`{ \\"schema\\": \\"stowage.v1\\", \\"error\\": { \\"code\\", \\"message\\", ... , \\"request_id\\" } }\`, including on\\nthe token endpoint. Refusals come in a fixed order: 401, 403, 406/415, 400, 404.\\n\\n**Retries.** Log submissions carry an \`Idempotency-Key\`, events carry ids, job progress\\ncarries a sequence number and completion is idempotent, so a retry after a lost response\\nneither loses nor duplicates anything. 429 and 503 carry \`Retry-After\`.\\n"
   },
-  servers: [
+  "servers": [
     {
-      url: "http://127.0.0.1:8080",
-      description:
-        "The reference controller's default listen address. Real agents learn their URLs from `GET /engines` and the token response's endpoint map.",
-    },
+      "url": "http://127.0.0.1:8080",
+      "description": "The reference controller's default listen address. Real agents learn their URLs from \`GET /engines\` and the token response's endpoint map."
+    }
   ],
-  security: [{ jwt: [] }],
-  "x-stowage-error": { schema: "ErrorEnvelope", style: "envelope" },
-  tags: [
-    { name: "discovery", description: "The endpoint map an agent starts from." },
+  "security": [
     {
-      name: "identity",
-      description: "Enrollment, access tokens and the controller's public keys.",
-    },
-    {
-      name: "config",
-      description: "The agent's configuration document, in versioned media types.",
-    },
-    {
-      name: "telemetry",
-      description: "Logs, OTLP traces and structured events reported by the agent.",
-    },
-    {
-      name: "jobs",
-      description:
-        "On-demand work (backup, restore, verify) the agent claims, reports on and completes.",
-    },
+      "jwt": []
+    }
   ],
-  paths: {
+  "x-stowage-error": {
+    "schema": "ErrorEnvelope",
+    "style": "envelope"
+  },
+  "tags": [
+    {
+      "name": "discovery",
+      "description": "The endpoint map an agent starts from."
+    },
+    {
+      "name": "identity",
+      "description": "Enrollment, access tokens and the controller's public keys."
+    },
+    {
+      "name": "config",
+      "description": "The agent's configuration document, in versioned media types."
+    },
+    {
+      "name": "telemetry",
+      "description": "Logs, OTLP traces and structured events reported by the agent."
+    },
+    {
+      "name": "jobs",
+      "description": "On-demand work (backup, restore, verify) the agent claims, reports on and completes."
+    }
+  ],
+  "paths": {
     "/engines": {
-      get: {
-        operationId: "getDiscovery",
-        summary: "Discover the endpoint map",
-        description:
-          "The entry point for an agent configured with a single controller URL. Returns where\norchestration (config, jobs), reporting (telemetry) and the token endpoint live, and how\nto authenticate. Public, so an agent can find the token URL before it has a token.\n",
-        tags: ["discovery"],
-        security: [],
-        responses: {
+      "get": {
+        "operationId": "getDiscovery",
+        "summary": "Discover the endpoint map",
+        "description": "The entry point for an agent configured with a single controller URL. Returns where\\norchestration (config, jobs), reporting (telemetry) and the token endpoint live, and how\\nto authenticate. Public, so an agent can find the token URL before it has a token.\\n",
+        "tags": [
+          "discovery"
+        ],
+        "security": [],
+        "responses": {
           "200": {
-            description: "The endpoint map and authentication parameters.",
-            content: {
+            "description": "The endpoint map and authentication parameters.",
+            "content": {
               "application/json": {
-                schema: { $ref: "#/components/schemas/Discovery" },
-                example: {
-                  endpoints: {
-                    orchestration: "https://controller.example:8443/engines",
-                    reporting: "https://controller.example:8443/engines",
-                    token: "https://controller.example:8443/engines/oauth/token",
-                    jwks: "https://controller.example:8443/engines/jwks.json",
-                    enroll: "https://controller.example:8443/engines/enroll",
-                  },
-                  authentication: {
-                    methods: ["client_assertion", "mtls"],
-                    assertion_signing_alg_values: ["ES256"],
-                    assertion_max_lifetime_seconds: 300,
-                    access_token_lifetime_seconds: 900,
-                  },
-                  config_media_types: [
-                    "application/vnd.stowage.agent-config.v1+json",
-                    "application/vnd.stowage.agent-config.v2+json",
-                  ],
+                "schema": {
+                  "$ref": "#/components/schemas/Discovery"
                 },
-              },
-            },
+                "example": {
+                  "endpoints": {
+                    "orchestration": "https://controller.example:8443/engines",
+                    "reporting": "https://controller.example:8443/engines",
+                    "token": "https://controller.example:8443/engines/oauth/token",
+                    "jwks": "https://controller.example:8443/engines/jwks.json",
+                    "enroll": "https://controller.example:8443/engines/enroll"
+                  },
+                  "authentication": {
+                    "methods": [
+                      "client_assertion",
+                      "mtls"
+                    ],
+                    "assertion_signing_alg_values": [
+                      "ES256"
+                    ],
+                    "assertion_max_lifetime_seconds": 300,
+                    "access_token_lifetime_seconds": 900
+                  },
+                  "config_media_types": [
+                    "application/vnd.stowage.agent-config.v1+json",
+                    "application/vnd.stowage.agent-config.v2+json"
+                  ]
+                }
+              }
+            }
           },
-          "400": { $ref: "#/components/responses/BadRequest" },
-          "406": { $ref: "#/components/responses/NotAcceptable" },
-          "410": { $ref: "#/components/responses/Gone" },
-          "500": { $ref: "#/components/responses/InternalError" },
-        },
-      },
+          "400": {
+            "$ref": "#/components/responses/BadRequest"
+          },
+          "406": {
+            "$ref": "#/components/responses/NotAcceptable"
+          },
+          "410": {
+            "$ref": "#/components/responses/Gone"
+          },
+          "500": {
+            "$ref": "#/components/responses/InternalError"
+          }
+        }
+      }
     },
     "/engines/jwks.json": {
-      get: {
-        operationId: "getJwks",
-        summary: "Get the controller's token signing keys",
-        description:
-          "The JWK set (RFC 7517) of the public keys that sign access tokens. Tokens carry a `kid`;\nafter a key rotation the previous key stays in the set until the last token it signed\nhas expired, so a verifier that caches this set refreshes it when it meets an unknown\n`kid`. Only ES256 (P-256) keys are published.\n",
-        tags: ["identity"],
-        security: [],
-        responses: {
+      "get": {
+        "operationId": "getJwks",
+        "summary": "Get the controller's token signing keys",
+        "description": "The JWK set (RFC 7517) of the public keys that sign access tokens. Tokens carry a \`kid\`;\\nafter a key rotation the previous key stays in the set until the last token it signed\\nhas expired, so a verifier that caches this set refreshes it when it meets an unknown\\n\`kid\`. Only ES256 (P-256) keys are published.\\n",
+        "tags": [
+          "identity"
+        ],
+        "security": [],
+        "responses": {
           "200": {
-            description: "The current and still-valid previous signing keys.",
-            headers: {
+            "description": "The current and still-valid previous signing keys.",
+            "headers": {
               "Cache-Control": {
-                description: "Public and cacheable for a short time; refetch on an unknown `kid`.",
-                schema: { type: "string" },
-                example: "public, max-age=300",
-              },
-            },
-            content: {
-              "application/json": {
-                schema: { $ref: "#/components/schemas/JwkSet" },
-                example: {
-                  keys: [
-                    {
-                      kty: "EC",
-                      crv: "P-256",
-                      x: "TuZ4VtmDKk0s8nkEinfOAKneVgSaYWowhOi1t4j_KpM",
-                      y: "k0D8aIP-AnQ_IwEb9htabQ82p7J_ud6eqkwPeL7fUbc",
-                      kid: "ctl-2025-11",
-                      use: "sig",
-                      alg: "ES256",
-                    },
-                    {
-                      kty: "EC",
-                      crv: "P-256",
-                      x: "ATtlrmYQejhrsxiz9TU697MaAWgFxuA8ZQ7O3GlD1A8",
-                      y: "AYAxYs6v55U8nt3I6foSzHWjTQKvTvvqqlJG8mvZG3A",
-                      kid: "ctl-2025-08",
-                      use: "sig",
-                      alg: "ES256",
-                    },
-                  ],
+                "description": "Public and cacheable for a short time; refetch on an unknown \`kid\`.",
+                "schema": {
+                  "type": "string"
                 },
-              },
+                "example": "public, max-age=300"
+              }
             },
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/JwkSet"
+                },
+                "example": {
+                  "keys": [
+                    {
+                      "kty": "EC",
+                      "crv": "P-256",
+                      "x": "TuZ4VtmDKk0s8nkEinfOAKneVgSaYWowhOi1t4j_KpM",
+                      "y": "k0D8aIP-AnQ_IwEb9htabQ82p7J_ud6eqkwPeL7fUbc",
+                      "kid": "ctl-2025-11",
+                      "use": "sig",
+                      "alg": "ES256"
+                    },
+                    {
+                      "kty": "EC",
+                      "crv": "P-256",
+                      "x": "ATtlrmYQejhrsxiz9TU697MaAWgFxuA8ZQ7O3GlD1A8",
+                      "y": "AYAxYs6v55U8nt3I6foSzHWjTQKvTvvqqlJG8mvZG3A",
+                      "kid": "ctl-2025-08",
+                      "use": "sig",
+                      "alg": "ES256"
+                    }
+                  ]
+                }
+              }
+            }
           },
-          "301": { $ref: "#/components/responses/MovedPermanently" },
-          "400": { $ref: "#/components/responses/BadRequest" },
-          "406": { $ref: "#/components/responses/NotAcceptable" },
-          "410": { $ref: "#/components/responses/Gone" },
-          "500": { $ref: "#/components/responses/InternalError" },
-          "503": { $ref: "#/components/responses/ServiceUnavailable" },
-        },
-      },
+          "301": {
+            "$ref": "#/components/responses/MovedPermanently"
+          },
+          "400": {
+            "$ref": "#/components/responses/BadRequest"
+          },
+          "406": {
+            "$ref": "#/components/responses/NotAcceptable"
+          },
+          "410": {
+            "$ref": "#/components/responses/Gone"
+          },
+          "500": {
+            "$ref": "#/components/responses/InternalError"
+          },
+          "503": {
+            "$ref": "#/components/responses/ServiceUnavailable"
+          }
+        }
+      }
     },
     "/engines/enroll": {
-      post: {
-        operationId: "enrollAgent",
-        summary: "Enroll an agent with a one-time token and its public key",
-        description:
-          "Trades a one-time enrollment token (created by an operator through the control API) and\nthe agent's ECDSA P-256 public key for an instance id. The private key never leaves the\nagent: it signs the client assertions of `createAccessToken` and may back an mTLS client\ncertificate.\n\nThe token is spent by the first successful call. An unknown, expired or already used\ntoken is 401 `auth.invalid_token`; a key that is not a P-256 public key (another curve,\nRSA, or a JWK carrying the private `d`) is 400; a key already enrolled for another\ninstance is 409.\n",
-        tags: ["identity"],
-        security: [],
-        requestBody: {
-          required: true,
-          content: {
+      "post": {
+        "operationId": "enrollAgent",
+        "summary": "Enroll an agent with a one-time token and its public key",
+        "description": "Trades a one-time enrollment token (created by an operator through the control API) and\\nthe agent's ECDSA P-256 public key for an instance id. The private key never leaves the\\nagent: it signs the client assertions of \`createAccessToken\` and may back an mTLS client\\ncertificate.\\n\\nThe token is spent by the first successful call. An unknown, expired or already used\\ntoken is 401 \`auth.invalid_token\`; a key that is not a P-256 public key (another curve,\\nRSA, or a JWK carrying the private \`d\`) is 400; a key already enrolled for another\\ninstance is 409.\\n",
+        "tags": [
+          "identity"
+        ],
+        "security": [],
+        "requestBody": {
+          "required": true,
+          "content": {
             "application/json": {
-              schema: { $ref: "#/components/schemas/EnrollmentRequest" },
-              examples: {
-                jwk: {
-                  summary: "Public key as a JWK",
-                  value: {
-                    enrollment_token: "enr_6q3XKp0bH2vN8wRz4TfLmA",
-                    public_key: {
-                      kty: "EC",
-                      crv: "P-256",
-                      x: "Itkqp13FK_G_hPNMIFlari8y4H1t6XQgJaVq4NJFvzw",
-                      y: "g5ogtIMViIkvfKOLyQkY4rRxjTh69oaKESqQEKwtfUk",
+              "schema": {
+                "$ref": "#/components/schemas/EnrollmentRequest"
+              },
+              "examples": {
+                "jwk": {
+                  "summary": "Public key as a JWK",
+                  "value": {
+                    "enrollment_token": "enr_6q3XKp0bH2vN8wRz4TfLmA",
+                    "public_key": {
+                      "kty": "EC",
+                      "crv": "P-256",
+                      "x": "Itkqp13FK_G_hPNMIFlari8y4H1t6XQgJaVq4NJFvzw",
+                      "y": "g5ogtIMViIkvfKOLyQkY4rRxjTh69oaKESqQEKwtfUk"
                     },
-                    hostname: "db-backup-01",
-                    agent_version: "stowage-agent/0.1.0",
-                  },
+                    "hostname": "db-backup-01",
+                    "agent_version": "stowage-agent/0.1.0"
+                  }
                 },
-                pem: {
-                  summary: "Public key as a PEM SubjectPublicKeyInfo",
-                  value: {
-                    enrollment_token: "enr_6q3XKp0bH2vN8wRz4TfLmA",
-                    public_key:
-                      "-----BEGIN PUBLIC KEY-----\nMFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEItkqp13FK/G/hPNMIFlari8y4H1t\n6XQgJaVq4NJFvzyDmiC0gxWIiS98o4vJCRjitHGNOHr2hooRKpAQrC19SQ==\n-----END PUBLIC KEY-----\n",
-                  },
-                },
-              },
-            },
-          },
+                "pem": {
+                  "summary": "Public key as a PEM SubjectPublicKeyInfo",
+                  "value": {
+                    "enrollment_token": "enr_6q3XKp0bH2vN8wRz4TfLmA",
+                    "public_key": "-----BEGIN PUBLIC KEY-----\\nMFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEItkqp13FK/G/hPNMIFlari8y4H1t\\n6XQgJaVq4NJFvzyDmiC0gxWIiS98o4vJCRjitHGNOHr2hooRKpAQrC19SQ==\\n-----END PUBLIC KEY-----\\n"
+                  }
+                }
+              }
+            }
+          }
         },
-        responses: {
+        "responses": {
           "201": {
-            description: "Enrolled; the instance id is the agent's identity from now on.",
-            content: {
+            "description": "Enrolled; the instance id is the agent's identity from now on.",
+            "content": {
               "application/json": {
-                schema: { $ref: "#/components/schemas/Enrollment" },
-                example: {
-                  instance: "inst-7f3a",
-                  key_thumbprint: "uux40U3oFES4Z4iUNcFH1PBlkMCdd95pKnYHNZrEI4g",
-                  enrolled_at: "2025-11-26T06:54:12Z",
-                  endpoints: {
-                    orchestration: "https://controller.example:8443/engines",
-                    reporting: "https://controller.example:8443/engines",
-                    token: "https://controller.example:8443/engines/oauth/token",
-                    jwks: "https://controller.example:8443/engines/jwks.json",
-                    enroll: "https://controller.example:8443/engines/enroll",
-                  },
+                "schema": {
+                  "$ref": "#/components/schemas/Enrollment"
                 },
-              },
-            },
+                "example": {
+                  "instance": "inst-7f3a",
+                  "key_thumbprint": "uux40U3oFES4Z4iUNcFH1PBlkMCdd95pKnYHNZrEI4g",
+                  "enrolled_at": "2025-11-26T06:54:12Z",
+                  "endpoints": {
+                    "orchestration": "https://controller.example:8443/engines",
+                    "reporting": "https://controller.example:8443/engines",
+                    "token": "https://controller.example:8443/engines/oauth/token",
+                    "jwks": "https://controller.example:8443/engines/jwks.json",
+                    "enroll": "https://controller.example:8443/engines/enroll"
+                  }
+                }
+              }
+            }
           },
-          "301": { $ref: "#/components/responses/MovedPermanently" },
-          "400": { $ref: "#/components/responses/BadRequest" },
-          "401": { $ref: "#/components/responses/Unauthorized" },
-          "406": { $ref: "#/components/responses/NotAcceptable" },
-          "409": { $ref: "#/components/responses/Conflict" },
-          "410": { $ref: "#/components/responses/Gone" },
-          "413": { $ref: "#/components/responses/PayloadTooLarge" },
-          "415": { $ref: "#/components/responses/UnsupportedMediaType" },
-          "429": { $ref: "#/components/responses/TooManyRequests" },
-          "500": { $ref: "#/components/responses/InternalError" },
-          "503": { $ref: "#/components/responses/ServiceUnavailable" },
-        },
-      },
+          "301": {
+            "$ref": "#/components/responses/MovedPermanently"
+          },
+          "400": {
+            "$ref": "#/components/responses/BadRequest"
+          },
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          },
+          "406": {
+            "$ref": "#/components/responses/NotAcceptable"
+          },
+          "409": {
+            "$ref": "#/components/responses/Conflict"
+          },
+          "410": {
+            "$ref": "#/components/responses/Gone"
+          },
+          "413": {
+            "$ref": "#/components/responses/PayloadTooLarge"
+          },
+          "415": {
+            "$ref": "#/components/responses/UnsupportedMediaType"
+          },
+          "429": {
+            "$ref": "#/components/responses/TooManyRequests"
+          },
+          "500": {
+            "$ref": "#/components/responses/InternalError"
+          },
+          "503": {
+            "$ref": "#/components/responses/ServiceUnavailable"
+          }
+        }
+      }
     },
     "/engines/oauth/token": {
-      post: {
-        operationId: "createAccessToken",
-        summary: "Mint an access token with a signed client assertion",
-        description:
-          'OAuth 2.0 client credentials grant (RFC 6749 section 4.4) authenticated with a JWT client\nassertion (RFC 7523, RFC 7521). The agent signs a fresh assertion with its enrolled key\nfor every call; the controller answers with a short-lived access token for the `jwt`\nscheme and the endpoint map.\n\nThe assertion must satisfy all of these, or the answer is 401 `auth.invalid_token`\n(the envelope does not say which check failed, so it is no oracle):\n- header `alg` is `ES256`, and only that: `none`, HMAC and RSA algorithms are refused,\n  which closes the alg-confusion attacks; `kid`, if present, is the RFC 7638 thumbprint\n  of the enrolled key;\n- `iss` = `sub` = the instance id (the client authenticates as itself, RFC 7523 3.B);\n- `aud` = this token URL exactly as the endpoint map names it (an assertion minted for\n  another server cannot be replayed here);\n- `exp` is in the future and at most 5 minutes after `iat` (a leaked assertion is\n  useless soon); `nbf`, if present, is not in the future (60 s clock skew allowed);\n- `jti` is unique: the controller remembers it until `exp` and refuses a second use;\n- the instance is enrolled and not revoked, and the signature verifies with its key.\n\nThe access token is an ES256 JWT signed by the controller (its `kid` names a key of\n`GET /engines/jwks.json`). Mint a new one shortly before `expires_in` runs out; there is\nno refresh token. Errors use the stowage envelope rather than RFC 6749\'s\n`{ "error": "invalid_client" }`. The endpoint is rate-limited per client (429).\n',
-        tags: ["identity"],
-        security: [],
-        requestBody: {
-          required: true,
-          content: {
+      "post": {
+        "operationId": "createAccessToken",
+        "summary": "Mint an access token with a signed client assertion",
+        "description": "OAuth 2.0 client credentials grant (RFC 6749 section 4.4) authenticated with a JWT client\\nassertion (RFC 7523, RFC 7521). The agent signs a fresh assertion with its enrolled key\\nfor every call; the controller answers with a short-lived access token for the \`jwt\`\\nscheme and the endpoint map.\\n\\nThe assertion must satisfy all of these, or the answer is 401 \`auth.invalid_token\`\\n(the envelope does not say which check failed, so it is no oracle):\\n- header \`alg\` is \`ES256\`, and only that: \`none\`, HMAC and RSA algorithms are refused,\\n  which closes the alg-confusion attacks; \`kid\`, if present, is the RFC 7638 thumbprint\\n  of the enrolled key;\\n- \`iss\` = \`sub\` = the instance id (the client authenticates as itself, RFC 7523 3.B);\\n- \`aud\` = this token URL exactly as the endpoint map names it (an assertion minted for\\n  another server cannot be replayed here);\\n- \`exp\` is in the future and at most 5 minutes after \`iat\` (a leaked assertion is\\n  useless soon); \`nbf\`, if present, is not in the future (60 s clock skew allowed);\\n- \`jti\` is unique: the controller remembers it until \`exp\` and refuses a second use;\\n- the instance is enrolled and not revoked, and the signature verifies with its key.\\n\\nThe access token is an ES256 JWT signed by the controller (its \`kid\` names a key of\\n\`GET /engines/jwks.json\`). Mint a new one shortly before \`expires_in\` runs out; there is\\nno refresh token. Errors use the stowage envelope rather than RFC 6749's\\n\`{ \\"error\\": \\"invalid_client\\" }\`. The endpoint is rate-limited per client (429).\\n",
+        "tags": [
+          "identity"
+        ],
+        "security": [],
+        "requestBody": {
+          "required": true,
+          "content": {
             "application/x-www-form-urlencoded": {
-              schema: { $ref: "#/components/schemas/TokenRequest" },
-              example: {
-                grant_type: "client_credentials",
-                client_assertion_type: "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
-                client_assertion:
-                  "eyJhbGciOiJFUzI1NiIsInR5cCI6IkpXVCIsImtpZCI6InV1eDQwVTNvRkVTNFo0aVVOY0ZIMVBCbGtNQ2RkOTVwS25ZSE5ackVJNGcifQ.eyJpc3MiOiJpbnN0LTdmM2EiLCJzdWIiOiJpbnN0LTdmM2EiLCJhdWQiOiJodHRwczovL2NvbnRyb2xsZXIuZXhhbXBsZTo4NDQzL2VuZ2luZXMvb2F1dGgvdG9rZW4iLCJpYXQiOjE3NjQxNDAxMDAsImV4cCI6MTc2NDE0MDIyMCwianRpIjoiMDFKREE2RzdRM1c4TjJLNVY5WDRUMU0wUkMifQ.BOXmPWmu6Sbih2EImtn-xtfrRxGF0_RCJqzZv7NK1twSLKAf1LeXGLKMiK6Uw1Dgd4T1Yl3aJkK00brqcYtpsQ",
+              "schema": {
+                "$ref": "#/components/schemas/TokenRequest"
               },
-            },
-          },
+              "example": {
+                "grant_type": "client_credentials",
+                "client_assertion_type": "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+                "client_assertion": "eyJhbGciOiJFUzI1NiIsInR5cCI6IkpXVCIsImtpZCI6InV1eDQwVTNvRkVTNFo0aVVOY0ZIMVBCbGtNQ2RkOTVwS25ZSE5ackVJNGcifQ.eyJpc3MiOiJpbnN0LTdmM2EiLCJzdWIiOiJpbnN0LTdmM2EiLCJhdWQiOiJodHRwczovL2NvbnRyb2xsZXIuZXhhbXBsZTo4NDQzL2VuZ2luZXMvb2F1dGgvdG9rZW4iLCJpYXQiOjE3NjQxNDAxMDAsImV4cCI6MTc2NDE0MDIyMCwianRpIjoiMDFKREE2RzdRM1c4TjJLNVY5WDRUMU0wUkMifQ.BOXmPWmu6Sbih2EImtn-xtfrRxGF0_RCJqzZv7NK1twSLKAf1LeXGLKMiK6Uw1Dgd4T1Yl3aJkK00brqcYtpsQ"
+              }
+            }
+          }
         },
-        responses: {
+        "responses": {
           "200": {
-            description: "A fresh access token and the endpoint map.",
-            headers: {
-              "Cache-Control": { $ref: "#/components/headers/CacheControlNoStore" },
-              Pragma: {
-                description: "`no-cache`, as RFC 6749 section 5.1 asks of token responses.",
-                schema: { type: "string", const: "no-cache" },
+            "description": "A fresh access token and the endpoint map.",
+            "headers": {
+              "Cache-Control": {
+                "$ref": "#/components/headers/CacheControlNoStore"
               },
+              "Pragma": {
+                "description": "\`no-cache\`, as RFC 6749 section 5.1 asks of token responses.",
+                "schema": {
+                  "type": "string",
+                  "const": "no-cache"
+                }
+              }
             },
-            content: {
+            "content": {
               "application/json": {
-                schema: { $ref: "#/components/schemas/TokenResponse" },
-                example: {
-                  access_token:
-                    "eyJhbGciOiJFUzI1NiIsInR5cCI6ImF0K2p3dCIsImtpZCI6ImN0bC0yMDI1LTExIn0.eyJpc3MiOiJodHRwczovL2NvbnRyb2xsZXIuZXhhbXBsZTo4NDQzIiwic3ViIjoiaW5zdC03ZjNhIiwiYXVkIjoiaHR0cHM6Ly9jb250cm9sbGVyLmV4YW1wbGU6ODQ0MyIsImlhdCI6MTc2NDE0MDEwMSwiZXhwIjoxNzY0MTQxMDAxLCJqdGkiOiIwMUpEQTZHN1IwQzRQOEYySDZKOUwzTjVRUyIsImNsaWVudF9pZCI6Imluc3QtN2YzYSJ9.H0lgMFJN9fAJxaEeqKsvJd9HOOJamv7R5fim5MBJ4uWP_fXC-yChOd73_7406i67--XX1N83SsqY8JKP8qp3Sw",
-                  token_type: "Bearer",
-                  expires_in: 900,
-                  endpoints: {
-                    orchestration: "https://controller.example:8443/engines",
-                    reporting: "https://controller.example:8443/engines",
-                    token: "https://controller.example:8443/engines/oauth/token",
-                    jwks: "https://controller.example:8443/engines/jwks.json",
-                    enroll: "https://controller.example:8443/engines/enroll",
-                  },
+                "schema": {
+                  "$ref": "#/components/schemas/TokenResponse"
                 },
-              },
-            },
+                "example": {
+                  "access_token": "eyJhbGciOiJFUzI1NiIsInR5cCI6ImF0K2p3dCIsImtpZCI6ImN0bC0yMDI1LTExIn0.eyJpc3MiOiJodHRwczovL2NvbnRyb2xsZXIuZXhhbXBsZTo4NDQzIiwic3ViIjoiaW5zdC03ZjNhIiwiYXVkIjoiaHR0cHM6Ly9jb250cm9sbGVyLmV4YW1wbGU6ODQ0MyIsImlhdCI6MTc2NDE0MDEwMSwiZXhwIjoxNzY0MTQxMDAxLCJqdGkiOiIwMUpEQTZHN1IwQzRQOEYySDZKOUwzTjVRUyIsImNsaWVudF9pZCI6Imluc3QtN2YzYSJ9.H0lgMFJN9fAJxaEeqKsvJd9HOOJamv7R5fim5MBJ4uWP_fXC-yChOd73_7406i67--XX1N83SsqY8JKP8qp3Sw",
+                  "token_type": "Bearer",
+                  "expires_in": 900,
+                  "endpoints": {
+                    "orchestration": "https://controller.example:8443/engines",
+                    "reporting": "https://controller.example:8443/engines",
+                    "token": "https://controller.example:8443/engines/oauth/token",
+                    "jwks": "https://controller.example:8443/engines/jwks.json",
+                    "enroll": "https://controller.example:8443/engines/enroll"
+                  }
+                }
+              }
+            }
           },
-          "301": { $ref: "#/components/responses/MovedPermanently" },
-          "400": { $ref: "#/components/responses/BadRequest" },
-          "401": { $ref: "#/components/responses/Unauthorized" },
-          "406": { $ref: "#/components/responses/NotAcceptable" },
-          "410": { $ref: "#/components/responses/Gone" },
-          "413": { $ref: "#/components/responses/PayloadTooLarge" },
-          "415": { $ref: "#/components/responses/UnsupportedMediaType" },
-          "429": { $ref: "#/components/responses/TooManyRequests" },
-          "500": { $ref: "#/components/responses/InternalError" },
-          "503": { $ref: "#/components/responses/ServiceUnavailable" },
-        },
-      },
+          "301": {
+            "$ref": "#/components/responses/MovedPermanently"
+          },
+          "400": {
+            "$ref": "#/components/responses/BadRequest"
+          },
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          },
+          "406": {
+            "$ref": "#/components/responses/NotAcceptable"
+          },
+          "410": {
+            "$ref": "#/components/responses/Gone"
+          },
+          "413": {
+            "$ref": "#/components/responses/PayloadTooLarge"
+          },
+          "415": {
+            "$ref": "#/components/responses/UnsupportedMediaType"
+          },
+          "429": {
+            "$ref": "#/components/responses/TooManyRequests"
+          },
+          "500": {
+            "$ref": "#/components/responses/InternalError"
+          },
+          "503": {
+            "$ref": "#/components/responses/ServiceUnavailable"
+          }
+        }
+      }
     },
     "/engines/config/{instance}": {
-      parameters: [{ $ref: "#/components/parameters/Instance" }],
-      get: {
-        operationId: "getConfig",
-        summary: "Get the agent's configuration document",
-        description:
-          "The configuration the controller renders for this agent from its deployments. The\nversion is chosen by `Accept` (q-values honoured):\n- `application/vnd.stowage.agent-config.v1+json`: the databacker `Config`\n  (`version: config.databack.io/v1`), what databacker/mysql-backup understands;\n- `application/vnd.stowage.agent-config.v2+json`: the stowage document with\n  `deployments[]`, several schedules with time zones, structured retention and job\n  polling, what the stowage agent asks for;\n- `application/vnd.databack.device-config.v1+json` and `application/json`: aliases of v1,\n  served with the alias as `Content-Type`;\n- no `Accept` or `*/*`: v1, because deployed databacker instances send no `Accept` and\n  require `config.databack.io/v1`; a vendor type without `.vN`: the highest version;\n- an unknown version: 406.\n\nv1 can say less than v2 (one MySQL-style database, no time zone, retention as a string,\nno swift target, its own encryption algorithms). When this agent's deployments cannot be\nexpressed faithfully in v1, a v1 request is answered 406 `request.not_acceptable` with a\nsuggestion to ask for v2: nothing is dropped silently.\n\nPolling is cheap: every 200 carries a strong `ETag` for the representation served (v1\nand v2 have different tags); send it back in `If-None-Match` and an unchanged document\nis a 304 without a body. The document carries the credentials this agent needs to reach\nits databases and targets, so it is served only to this agent's own principal, with\n`Cache-Control: no-store` (no shared cache may keep it; the agent keeps its own copy and\ntag), and it is never logged.\n",
-        tags: ["config"],
-        security: [{ jwt: [] }, { mtls: [] }],
-        "x-stowage-media": {
-          default: "application/vnd.stowage.agent-config.v1+json",
-          aliases: {
-            "application/vnd.databack.device-config.v1+json":
-              "application/vnd.stowage.agent-config.v1+json",
-            "application/json": "application/vnd.stowage.agent-config.v1+json",
+      "parameters": [
+        {
+          "$ref": "#/components/parameters/Instance"
+        }
+      ],
+      "get": {
+        "operationId": "getConfig",
+        "summary": "Get the agent's configuration document",
+        "description": "The configuration the controller renders for this agent from its deployments. The\\nversion is chosen by \`Accept\` (q-values honoured):\\n- \`application/vnd.stowage.agent-config.v1+json\`: the databacker \`Config\`\\n  (\`version: config.databack.io/v1\`), what databacker/mysql-backup understands;\\n- \`application/vnd.stowage.agent-config.v2+json\`: the stowage document with\\n  \`deployments[]\`, several schedules with time zones, structured retention and job\\n  polling, what the stowage agent asks for;\\n- \`application/vnd.databack.device-config.v1+json\` and \`application/json\`: aliases of v1,\\n  served with the alias as \`Content-Type\`;\\n- no \`Accept\` or \`*/*\`: v1, because deployed databacker instances send no \`Accept\` and\\n  require \`config.databack.io/v1\`; a vendor type without \`.vN\`: the highest version;\\n- an unknown version: 406.\\n\\nv1 can say less than v2 (one MySQL-style database, no time zone, retention as a string,\\nno swift target, its own encryption algorithms). When this agent's deployments cannot be\\nexpressed faithfully in v1, a v1 request is answered 406 \`request.not_acceptable\` with a\\nsuggestion to ask for v2: nothing is dropped silently.\\n\\nPolling is cheap: every 200 carries a strong \`ETag\` for the representation served (v1\\nand v2 have different tags); send it back in \`If-None-Match\` and an unchanged document\\nis a 304 without a body. The document carries the credentials this agent needs to reach\\nits databases and targets, so it is served only to this agent's own principal, with\\n\`Cache-Control: no-store\` (no shared cache may keep it; the agent keeps its own copy and\\ntag), and it is never logged.\\n",
+        "tags": [
+          "config"
+        ],
+        "security": [
+          {
+            "jwt": []
           },
+          {
+            "mtls": []
+          }
+        ],
+        "x-stowage-media": {
+          "default": "application/vnd.stowage.agent-config.v1+json",
+          "aliases": {
+            "application/vnd.databack.device-config.v1+json": "application/vnd.stowage.agent-config.v1+json",
+            "application/json": "application/vnd.stowage.agent-config.v1+json"
+          }
         },
-        parameters: [{ $ref: "#/components/parameters/IfNoneMatch" }],
-        responses: {
+        "parameters": [
+          {
+            "$ref": "#/components/parameters/IfNoneMatch"
+          }
+        ],
+        "responses": {
           "200": {
-            description: "The configuration, in the version `Accept` chose.",
-            headers: {
-              ETag: { $ref: "#/components/headers/ETag" },
-              "Cache-Control": { $ref: "#/components/headers/CacheControlNoStore" },
-              Vary: { $ref: "#/components/headers/VaryAccept" },
+            "description": "The configuration, in the version \`Accept\` chose.",
+            "headers": {
+              "ETag": {
+                "$ref": "#/components/headers/ETag"
+              },
+              "Cache-Control": {
+                "$ref": "#/components/headers/CacheControlNoStore"
+              },
+              "Vary": {
+                "$ref": "#/components/headers/VaryAccept"
+              }
             },
-            content: {
+            "content": {
               "application/vnd.stowage.agent-config.v1+json": {
-                schema: { $ref: "#/components/schemas/ConfigV1" },
-                examples: {
-                  local: { $ref: "#/components/examples/ConfigV1Local" },
-                  encrypted: { $ref: "#/components/examples/ConfigV1Encrypted" },
+                "schema": {
+                  "$ref": "#/components/schemas/ConfigV1"
                 },
+                "examples": {
+                  "local": {
+                    "$ref": "#/components/examples/ConfigV1Local"
+                  },
+                  "encrypted": {
+                    "$ref": "#/components/examples/ConfigV1Encrypted"
+                  }
+                }
               },
               "application/vnd.stowage.agent-config.v2+json": {
-                schema: { $ref: "#/components/schemas/ConfigV2" },
-                examples: { deployments: { $ref: "#/components/examples/ConfigV2" } },
+                "schema": {
+                  "$ref": "#/components/schemas/ConfigV2"
+                },
+                "examples": {
+                  "deployments": {
+                    "$ref": "#/components/examples/ConfigV2"
+                  }
+                }
               },
               "application/vnd.databack.device-config.v1+json": {
-                schema: { $ref: "#/components/schemas/ConfigV1" },
-                examples: { local: { $ref: "#/components/examples/ConfigV1Local" } },
+                "schema": {
+                  "$ref": "#/components/schemas/ConfigV1"
+                },
+                "examples": {
+                  "local": {
+                    "$ref": "#/components/examples/ConfigV1Local"
+                  }
+                }
               },
               "application/json": {
-                schema: { $ref: "#/components/schemas/ConfigV1" },
-                examples: { local: { $ref: "#/components/examples/ConfigV1Local" } },
-              },
-            },
+                "schema": {
+                  "$ref": "#/components/schemas/ConfigV1"
+                },
+                "examples": {
+                  "local": {
+                    "$ref": "#/components/examples/ConfigV1Local"
+                  }
+                }
+              }
+            }
           },
-          "301": { $ref: "#/components/responses/MovedPermanently" },
+          "301": {
+            "$ref": "#/components/responses/MovedPermanently"
+          },
           "304": {
-            description:
-              "Not modified: the representation `Accept` selects still has the tag named in `If-None-Match`. No body; keep using the copy you have.",
-            headers: {
-              ETag: { $ref: "#/components/headers/ETag" },
-              "Cache-Control": { $ref: "#/components/headers/CacheControlNoStore" },
-              Vary: { $ref: "#/components/headers/VaryAccept" },
-            },
+            "description": "Not modified: the representation \`Accept\` selects still has the tag named in \`If-None-Match\`. No body; keep using the copy you have.",
+            "headers": {
+              "ETag": {
+                "$ref": "#/components/headers/ETag"
+              },
+              "Cache-Control": {
+                "$ref": "#/components/headers/CacheControlNoStore"
+              },
+              "Vary": {
+                "$ref": "#/components/headers/VaryAccept"
+              }
+            }
           },
-          "400": { $ref: "#/components/responses/BadRequest" },
-          "401": { $ref: "#/components/responses/Unauthorized" },
-          "403": { $ref: "#/components/responses/ServiceNotEnabled" },
-          "404": { $ref: "#/components/responses/NotFound" },
-          "406": { $ref: "#/components/responses/NotAcceptable" },
-          "410": { $ref: "#/components/responses/Gone" },
-          "429": { $ref: "#/components/responses/TooManyRequests" },
-          "500": { $ref: "#/components/responses/InternalError" },
-          "503": { $ref: "#/components/responses/ServiceUnavailable" },
-        },
-      },
+          "400": {
+            "$ref": "#/components/responses/BadRequest"
+          },
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          },
+          "403": {
+            "$ref": "#/components/responses/ServiceNotEnabled"
+          },
+          "404": {
+            "$ref": "#/components/responses/NotFound"
+          },
+          "406": {
+            "$ref": "#/components/responses/NotAcceptable"
+          },
+          "410": {
+            "$ref": "#/components/responses/Gone"
+          },
+          "429": {
+            "$ref": "#/components/responses/TooManyRequests"
+          },
+          "500": {
+            "$ref": "#/components/responses/InternalError"
+          },
+          "503": {
+            "$ref": "#/components/responses/ServiceUnavailable"
+          }
+        }
+      }
     },
     "/engines/telemetry/{instance}/log": {
-      parameters: [{ $ref: "#/components/parameters/Instance" }],
-      get: {
-        operationId: "getLogCapability",
-        summary: "Ask whether this principal may submit logs",
-        description:
-          "As in the databacker API: 200 when these credentials may post logs for this instance,\n403 when reporting is not enabled for it. Agents call it once at start to fail early.\n",
-        tags: ["telemetry"],
-        security: [{ jwt: [] }, { mtls: [] }],
-        responses: {
-          "200": {
-            description: "These credentials may post logs here.",
-            content: {
-              "application/json": {
-                schema: { $ref: "#/components/schemas/LogCapability" },
-                example: {
-                  log: "https://controller.example:8443/engines/telemetry/inst-7f3a/log",
-                  max_body_bytes: 10485760,
-                  media_types: ["application/json", "application/x-ndjson"],
-                },
-              },
-            },
+      "parameters": [
+        {
+          "$ref": "#/components/parameters/Instance"
+        }
+      ],
+      "get": {
+        "operationId": "getLogCapability",
+        "summary": "Ask whether this principal may submit logs",
+        "description": "As in the databacker API: 200 when these credentials may post logs for this instance,\\n403 when reporting is not enabled for it. Agents call it once at start to fail early.\\n",
+        "tags": [
+          "telemetry"
+        ],
+        "security": [
+          {
+            "jwt": []
           },
-          "301": { $ref: "#/components/responses/MovedPermanently" },
-          "400": { $ref: "#/components/responses/BadRequest" },
-          "401": { $ref: "#/components/responses/Unauthorized" },
-          "403": { $ref: "#/components/responses/ServiceNotEnabled" },
-          "404": { $ref: "#/components/responses/NotFound" },
-          "406": { $ref: "#/components/responses/NotAcceptable" },
-          "410": { $ref: "#/components/responses/Gone" },
-          "500": { $ref: "#/components/responses/InternalError" },
-        },
+          {
+            "mtls": []
+          }
+        ],
+        "responses": {
+          "200": {
+            "description": "These credentials may post logs here.",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/LogCapability"
+                },
+                "example": {
+                  "log": "https://controller.example:8443/engines/telemetry/inst-7f3a/log",
+                  "max_body_bytes": 10485760,
+                  "media_types": [
+                    "application/json",
+                    "application/x-ndjson"
+                  ]
+                }
+              }
+            }
+          },
+          "301": {
+            "$ref": "#/components/responses/MovedPermanently"
+          },
+          "400": {
+            "$ref": "#/components/responses/BadRequest"
+          },
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          },
+          "403": {
+            "$ref": "#/components/responses/ServiceNotEnabled"
+          },
+          "404": {
+            "$ref": "#/components/responses/NotFound"
+          },
+          "406": {
+            "$ref": "#/components/responses/NotAcceptable"
+          },
+          "410": {
+            "$ref": "#/components/responses/Gone"
+          },
+          "500": {
+            "$ref": "#/components/responses/InternalError"
+          }
+        }
       },
-      post: {
-        operationId: "postLog",
-        summary: "Submit log lines",
-        description:
-          "Takes the agent's human-readable output: `application/json` with one `Log` (as the\ndatabacker API declares it) or `application/x-ndjson` with one `Log` per line (as its\ntelemetry notes describe, and what a streaming agent should use). Every line is\nvalidated; one invalid line makes the request 400 with the line named in\n`details[].path` (`/body/<line index>/...`), and nothing is stored.\n\nA body over the limit (`max_body_bytes` of `getLogCapability`) is 413 with nothing\nstored: split it. The lines of one request are committed together.\n\nLog lines carry no ids, so a retried submission is recognised by its `Idempotency-Key`:\nsend the same key with the same body and it counts once (the receipt is replayed with\n`replayed: true`). Keys are remembered for at least 24 hours.\n",
-        tags: ["telemetry"],
-        security: [{ jwt: [] }, { mtls: [] }],
-        parameters: [{ $ref: "#/components/parameters/IdempotencyKey" }],
-        requestBody: {
-          required: true,
-          content: {
+      "post": {
+        "operationId": "postLog",
+        "summary": "Submit log lines",
+        "description": "Takes the agent's human-readable output: \`application/json\` with one \`Log\` (as the\\ndatabacker API declares it) or \`application/x-ndjson\` with one \`Log\` per line (as its\\ntelemetry notes describe, and what a streaming agent should use). Every line is\\nvalidated; one invalid line makes the request 400 with the line named in\\n\`details[].path\` (\`/body/<line index>/...\`), and nothing is stored.\\n\\nA body over the limit (\`max_body_bytes\` of \`getLogCapability\`) is 413 with nothing\\nstored: split it. The lines of one request are committed together.\\n\\nLog lines carry no ids, so a retried submission is recognised by its \`Idempotency-Key\`:\\nsend the same key with the same body and it counts once (the receipt is replayed with\\n\`replayed: true\`). Keys are remembered for at least 24 hours.\\n",
+        "tags": [
+          "telemetry"
+        ],
+        "security": [
+          {
+            "jwt": []
+          },
+          {
+            "mtls": []
+          }
+        ],
+        "parameters": [
+          {
+            "$ref": "#/components/parameters/IdempotencyKey"
+          }
+        ],
+        "requestBody": {
+          "required": true,
+          "content": {
             "application/json": {
-              schema: { $ref: "#/components/schemas/Log" },
-              example: {
-                run: "550e8400-e29b-41d4-a716-446655440000",
-                timestamp: "2025-11-26T01:15:03.412Z",
-                level: "info",
-                fields: { database: "orders", target: "offsite" },
-                message: "dump complete, uploading 48.2 MiB",
+              "schema": {
+                "$ref": "#/components/schemas/Log"
               },
+              "example": {
+                "run": "550e8400-e29b-41d4-a716-446655440000",
+                "timestamp": "2025-11-26T01:15:03.412Z",
+                "level": "info",
+                "fields": {
+                  "database": "orders",
+                  "target": "offsite"
+                },
+                "message": "dump complete, uploading 48.2 MiB"
+              }
             },
             "application/x-ndjson": {
-              schema: {
-                type: "string",
-                format: "binary",
-                description: "One JSON `Log` object per line, each line ended by `\\n`.",
+              "schema": {
+                "type": "string",
+                "format": "binary",
+                "description": "One JSON \`Log\` object per line, each line ended by \`\\\\n\`."
               },
-              "x-stowage-item-schema": { $ref: "#/components/schemas/Log" },
-              example:
-                '{"run":"550e8400-e29b-41d4-a716-446655440000","timestamp":"2025-11-26T01:15:00.018Z","level":"info","fields":{"schedule":"15 1 * * *"},"message":"beginning dump"}\n{"run":"550e8400-e29b-41d4-a716-446655440000","timestamp":"2025-11-26T01:15:03.412Z","level":"info","fields":{"database":"orders"},"message":"dump complete, uploading 48.2 MiB"}\n{"run":"550e8400-e29b-41d4-a716-446655440000","timestamp":"2025-11-26T01:15:09.771Z","level":"warning","fields":{"target":"offsite","attempt":2},"message":"upload retried after a timeout"}\n',
-            },
-          },
+              "x-stowage-item-schema": {
+                "$ref": "#/components/schemas/Log"
+              },
+              "example": "{\\"run\\":\\"550e8400-e29b-41d4-a716-446655440000\\",\\"timestamp\\":\\"2025-11-26T01:15:00.018Z\\",\\"level\\":\\"info\\",\\"fields\\":{\\"schedule\\":\\"15 1 * * *\\"},\\"message\\":\\"beginning dump\\"}\\n{\\"run\\":\\"550e8400-e29b-41d4-a716-446655440000\\",\\"timestamp\\":\\"2025-11-26T01:15:03.412Z\\",\\"level\\":\\"info\\",\\"fields\\":{\\"database\\":\\"orders\\"},\\"message\\":\\"dump complete, uploading 48.2 MiB\\"}\\n{\\"run\\":\\"550e8400-e29b-41d4-a716-446655440000\\",\\"timestamp\\":\\"2025-11-26T01:15:09.771Z\\",\\"level\\":\\"warning\\",\\"fields\\":{\\"target\\":\\"offsite\\",\\"attempt\\":2},\\"message\\":\\"upload retried after a timeout\\"}\\n"
+            }
+          }
         },
-        responses: {
+        "responses": {
           "201": {
-            description: "Stored. `Location` names the stored chunk.",
-            headers: { Location: { $ref: "#/components/headers/Location" } },
-            content: {
-              "application/json": {
-                schema: { $ref: "#/components/schemas/LogReceipt" },
-                example: {
-                  id: "log_01JDA7C1V6N3Q9T2R5Y8W4K0MB",
-                  lines: 3,
-                  bytes: 512,
-                  replayed: false,
-                },
-              },
+            "description": "Stored. \`Location\` names the stored chunk.",
+            "headers": {
+              "Location": {
+                "$ref": "#/components/headers/Location"
+              }
             },
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/LogReceipt"
+                },
+                "example": {
+                  "id": "log_01JDA7C1V6N3Q9T2R5Y8W4K0MB",
+                  "lines": 3,
+                  "bytes": 512,
+                  "replayed": false
+                }
+              }
+            }
           },
-          "301": { $ref: "#/components/responses/MovedPermanently" },
-          "400": { $ref: "#/components/responses/BadRequest" },
-          "401": { $ref: "#/components/responses/Unauthorized" },
-          "403": { $ref: "#/components/responses/ServiceNotEnabled" },
-          "404": { $ref: "#/components/responses/NotFound" },
-          "406": { $ref: "#/components/responses/NotAcceptable" },
-          "410": { $ref: "#/components/responses/Gone" },
-          "413": { $ref: "#/components/responses/PayloadTooLarge" },
-          "415": { $ref: "#/components/responses/UnsupportedMediaType" },
-          "429": { $ref: "#/components/responses/TooManyRequests" },
-          "500": { $ref: "#/components/responses/InternalError" },
-          "503": { $ref: "#/components/responses/ServiceUnavailable" },
-        },
-      },
+          "301": {
+            "$ref": "#/components/responses/MovedPermanently"
+          },
+          "400": {
+            "$ref": "#/components/responses/BadRequest"
+          },
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          },
+          "403": {
+            "$ref": "#/components/responses/ServiceNotEnabled"
+          },
+          "404": {
+            "$ref": "#/components/responses/NotFound"
+          },
+          "406": {
+            "$ref": "#/components/responses/NotAcceptable"
+          },
+          "410": {
+            "$ref": "#/components/responses/Gone"
+          },
+          "413": {
+            "$ref": "#/components/responses/PayloadTooLarge"
+          },
+          "415": {
+            "$ref": "#/components/responses/UnsupportedMediaType"
+          },
+          "429": {
+            "$ref": "#/components/responses/TooManyRequests"
+          },
+          "500": {
+            "$ref": "#/components/responses/InternalError"
+          },
+          "503": {
+            "$ref": "#/components/responses/ServiceUnavailable"
+          }
+        }
+      }
     },
     "/engines/telemetry/{instance}/traces": {
-      parameters: [{ $ref: "#/components/parameters/Instance" }],
-      get: {
-        operationId: "getTraceCapability",
-        summary: "Ask whether this principal may submit traces",
-        description:
-          "As in the databacker API: 200 when these credentials may post OTLP traces for this\ninstance, 403 when reporting is not enabled for it.\n",
-        tags: ["telemetry"],
-        security: [{ jwt: [] }, { mtls: [] }],
-        responses: {
-          "200": {
-            description: "These credentials may post traces here.",
-            content: {
-              "application/json": {
-                schema: { $ref: "#/components/schemas/TraceCapability" },
-                example: {
-                  trace: "https://controller.example:8443/engines/telemetry/inst-7f3a/traces",
-                  max_body_bytes: 10485760,
-                  media_types: ["application/x-protobuf", "application/json"],
-                },
-              },
-            },
+      "parameters": [
+        {
+          "$ref": "#/components/parameters/Instance"
+        }
+      ],
+      "get": {
+        "operationId": "getTraceCapability",
+        "summary": "Ask whether this principal may submit traces",
+        "description": "As in the databacker API: 200 when these credentials may post OTLP traces for this\\ninstance, 403 when reporting is not enabled for it.\\n",
+        "tags": [
+          "telemetry"
+        ],
+        "security": [
+          {
+            "jwt": []
           },
-          "301": { $ref: "#/components/responses/MovedPermanently" },
-          "400": { $ref: "#/components/responses/BadRequest" },
-          "401": { $ref: "#/components/responses/Unauthorized" },
-          "403": { $ref: "#/components/responses/ServiceNotEnabled" },
-          "404": { $ref: "#/components/responses/NotFound" },
-          "406": { $ref: "#/components/responses/NotAcceptable" },
-          "410": { $ref: "#/components/responses/Gone" },
-          "500": { $ref: "#/components/responses/InternalError" },
-        },
+          {
+            "mtls": []
+          }
+        ],
+        "responses": {
+          "200": {
+            "description": "These credentials may post traces here.",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/TraceCapability"
+                },
+                "example": {
+                  "trace": "https://controller.example:8443/engines/telemetry/inst-7f3a/traces",
+                  "max_body_bytes": 10485760,
+                  "media_types": [
+                    "application/x-protobuf",
+                    "application/json"
+                  ]
+                }
+              }
+            }
+          },
+          "301": {
+            "$ref": "#/components/responses/MovedPermanently"
+          },
+          "400": {
+            "$ref": "#/components/responses/BadRequest"
+          },
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          },
+          "403": {
+            "$ref": "#/components/responses/ServiceNotEnabled"
+          },
+          "404": {
+            "$ref": "#/components/responses/NotFound"
+          },
+          "406": {
+            "$ref": "#/components/responses/NotAcceptable"
+          },
+          "410": {
+            "$ref": "#/components/responses/Gone"
+          },
+          "500": {
+            "$ref": "#/components/responses/InternalError"
+          }
+        }
       },
-      post: {
-        operationId: "postTraces",
-        summary: "Export OTLP traces",
-        description:
-          "The OTLP/HTTP trace export endpoint (the agent's OTLP exporter is pointed at this URL,\nor at `spec.telemetry.url` of its v1 config). The body is an\n`opentelemetry.proto.collector.trace.v1.ExportTraceServiceRequest`, as binary protobuf\n(`application/x-protobuf`) or in OTLP's JSON encoding (`application/json`); it may be\n`Content-Encoding: gzip`. The reply uses the request's encoding.\n\nSpans that follow the databacker backup span convention (span names `run`, `dump`,\n`upload`, `prune`, ...; attributes `backup.run_id`, `backup.phase`, `backup.status`,\n`backup.bytes`, `backup.target.*`) become backup runs and events in the catalog; other\nspans are accepted and kept as traces. Spans the controller could not use are counted in\n`partialSuccess.rejectedSpans` (OTLP partial success), which is still a 200.\n\n429 and 503 carry `Retry-After`, which OTLP exporters honour. Deviation from OTLP: error\nbodies are the stowage JSON envelope, not a protobuf `google.rpc.Status`; exporters\ndecide on the status code and `Retry-After`, not on the body.\n",
-        tags: ["telemetry"],
-        security: [{ jwt: [] }, { mtls: [] }],
-        requestBody: {
-          required: true,
-          content: {
+      "post": {
+        "operationId": "postTraces",
+        "summary": "Export OTLP traces",
+        "description": "The OTLP/HTTP trace export endpoint (the agent's OTLP exporter is pointed at this URL,\\nor at \`spec.telemetry.url\` of its v1 config). The body is an\\n\`opentelemetry.proto.collector.trace.v1.ExportTraceServiceRequest\`, as binary protobuf\\n(\`application/x-protobuf\`) or in OTLP's JSON encoding (\`application/json\`); it may be\\n\`Content-Encoding: gzip\`. The reply uses the request's encoding.\\n\\nSpans that follow the databacker backup span convention (span names \`run\`, \`dump\`,\\n\`upload\`, \`prune\`, ...; attributes \`backup.run_id\`, \`backup.phase\`, \`backup.status\`,\\n\`backup.bytes\`, \`backup.target.*\`) become backup runs and events in the catalog; other\\nspans are accepted and kept as traces. Spans the controller could not use are counted in\\n\`partialSuccess.rejectedSpans\` (OTLP partial success), which is still a 200.\\n\\n429 and 503 carry \`Retry-After\`, which OTLP exporters honour. Deviation from OTLP: error\\nbodies are the stowage JSON envelope, not a protobuf \`google.rpc.Status\`; exporters\\ndecide on the status code and \`Retry-After\`, not on the body.\\n",
+        "tags": [
+          "telemetry"
+        ],
+        "security": [
+          {
+            "jwt": []
+          },
+          {
+            "mtls": []
+          }
+        ],
+        "requestBody": {
+          "required": true,
+          "content": {
             "application/x-protobuf": {
-              schema: {
-                type: "string",
-                format: "binary",
-                description: "A serialized `ExportTraceServiceRequest` protobuf message.",
-              },
+              "schema": {
+                "type": "string",
+                "format": "binary",
+                "description": "A serialized \`ExportTraceServiceRequest\` protobuf message."
+              }
             },
             "application/json": {
-              schema: { $ref: "#/components/schemas/OtlpTraceRequestJson" },
-              example: {
-                resourceSpans: [
-                  {
-                    resource: {
-                      attributes: [{ key: "service.name", value: { stringValue: "mysql-backup" } }],
-                    },
-                    scopeSpans: [
-                      {
-                        scope: { name: "github.com/databacker/mysql-backup" },
-                        spans: [
-                          {
-                            traceId: "4012af490cdd4b0b4b6b1252adb0d0f6",
-                            spanId: "e9280cf0c77674d6",
-                            name: "run",
-                            kind: 1,
-                            startTimeUnixNano: "1764119700018000000",
-                            endTimeUnixNano: "1764119711904000000",
-                            attributes: [
-                              {
-                                key: "backup.run_id",
-                                value: { stringValue: "550e8400-e29b-41d4-a716-446655440000" },
-                              },
-                              { key: "backup.phase", value: { stringValue: "complete" } },
-                              { key: "backup.status", value: { stringValue: "ok" } },
-                            ],
-                            status: { code: 1 },
-                          },
-                          {
-                            traceId: "4012af490cdd4b0b4b6b1252adb0d0f6",
-                            spanId: "75ecfdb9a241e3b6",
-                            parentSpanId: "e9280cf0c77674d6",
-                            name: "upload",
-                            kind: 1,
-                            startTimeUnixNano: "1764119703412000000",
-                            endTimeUnixNano: "1764119711860000000",
-                            attributes: [
-                              {
-                                key: "backup.run_id",
-                                value: { stringValue: "550e8400-e29b-41d4-a716-446655440000" },
-                              },
-                              { key: "backup.phase", value: { stringValue: "upload" } },
-                              { key: "backup.status", value: { stringValue: "ok" } },
-                              { key: "backup.bytes", value: { intValue: "50541363" } },
-                              { key: "backup.target.name", value: { stringValue: "offsite" } },
-                              { key: "backup.target.type", value: { stringValue: "s3" } },
-                              {
-                                key: "backup.target.url",
-                                value: { stringValue: "s3://backups-bucket/orders" },
-                              },
-                            ],
-                            status: { code: 1 },
-                          },
-                        ],
-                      },
-                    ],
-                  },
-                ],
+              "schema": {
+                "$ref": "#/components/schemas/OtlpTraceRequestJson"
               },
-            },
-          },
+              "example": {
+                "resourceSpans": [
+                  {
+                    "resource": {
+                      "attributes": [
+                        {
+                          "key": "service.name",
+                          "value": {
+                            "stringValue": "mysql-backup"
+                          }
+                        }
+                      ]
+                    },
+                    "scopeSpans": [
+                      {
+                        "scope": {
+                          "name": "github.com/databacker/mysql-backup"
+                        },
+                        "spans": [
+                          {
+                            "traceId": "4012af490cdd4b0b4b6b1252adb0d0f6",
+                            "spanId": "e9280cf0c77674d6",
+                            "name": "run",
+                            "kind": 1,
+                            "startTimeUnixNano": "1764119700018000000",
+                            "endTimeUnixNano": "1764119711904000000",
+                            "attributes": [
+                              {
+                                "key": "backup.run_id",
+                                "value": {
+                                  "stringValue": "550e8400-e29b-41d4-a716-446655440000"
+                                }
+                              },
+                              {
+                                "key": "backup.phase",
+                                "value": {
+                                  "stringValue": "complete"
+                                }
+                              },
+                              {
+                                "key": "backup.status",
+                                "value": {
+                                  "stringValue": "ok"
+                                }
+                              }
+                            ],
+                            "status": {
+                              "code": 1
+                            }
+                          },
+                          {
+                            "traceId": "4012af490cdd4b0b4b6b1252adb0d0f6",
+                            "spanId": "75ecfdb9a241e3b6",
+                            "parentSpanId": "e9280cf0c77674d6",
+                            "name": "upload",
+                            "kind": 1,
+                            "startTimeUnixNano": "1764119703412000000",
+                            "endTimeUnixNano": "1764119711860000000",
+                            "attributes": [
+                              {
+                                "key": "backup.run_id",
+                                "value": {
+                                  "stringValue": "550e8400-e29b-41d4-a716-446655440000"
+                                }
+                              },
+                              {
+                                "key": "backup.phase",
+                                "value": {
+                                  "stringValue": "upload"
+                                }
+                              },
+                              {
+                                "key": "backup.status",
+                                "value": {
+                                  "stringValue": "ok"
+                                }
+                              },
+                              {
+                                "key": "backup.bytes",
+                                "value": {
+                                  "intValue": "50541363"
+                                }
+                              },
+                              {
+                                "key": "backup.target.name",
+                                "value": {
+                                  "stringValue": "offsite"
+                                }
+                              },
+                              {
+                                "key": "backup.target.type",
+                                "value": {
+                                  "stringValue": "s3"
+                                }
+                              },
+                              {
+                                "key": "backup.target.url",
+                                "value": {
+                                  "stringValue": "s3://backups-bucket/orders"
+                                }
+                              }
+                            ],
+                            "status": {
+                              "code": 1
+                            }
+                          }
+                        ]
+                      }
+                    ]
+                  }
+                ]
+              }
+            }
+          }
         },
-        responses: {
+        "responses": {
           "200": {
-            description: "Accepted, fully or partially (see `partialSuccess`).",
-            content: {
+            "description": "Accepted, fully or partially (see \`partialSuccess\`).",
+            "content": {
               "application/x-protobuf": {
-                schema: {
-                  type: "string",
-                  format: "binary",
-                  description: "A serialized `ExportTraceServiceResponse` protobuf message.",
-                },
+                "schema": {
+                  "type": "string",
+                  "format": "binary",
+                  "description": "A serialized \`ExportTraceServiceResponse\` protobuf message."
+                }
               },
               "application/json": {
-                schema: { $ref: "#/components/schemas/OtlpTraceResponseJson" },
-                examples: {
-                  full: { summary: "Every span accepted", value: {} },
-                  partial: {
-                    summary: "Some spans rejected",
-                    value: {
-                      partialSuccess: {
-                        rejectedSpans: "2",
-                        errorMessage: "2 spans had an empty traceId",
-                      },
-                    },
-                  },
+                "schema": {
+                  "$ref": "#/components/schemas/OtlpTraceResponseJson"
                 },
-              },
-            },
+                "examples": {
+                  "full": {
+                    "summary": "Every span accepted",
+                    "value": {}
+                  },
+                  "partial": {
+                    "summary": "Some spans rejected",
+                    "value": {
+                      "partialSuccess": {
+                        "rejectedSpans": "2",
+                        "errorMessage": "2 spans had an empty traceId"
+                      }
+                    }
+                  }
+                }
+              }
+            }
           },
-          "301": { $ref: "#/components/responses/MovedPermanently" },
-          "400": { $ref: "#/components/responses/BadRequest" },
-          "401": { $ref: "#/components/responses/Unauthorized" },
-          "403": { $ref: "#/components/responses/ServiceNotEnabled" },
-          "404": { $ref: "#/components/responses/NotFound" },
-          "406": { $ref: "#/components/responses/NotAcceptable" },
-          "410": { $ref: "#/components/responses/Gone" },
-          "413": { $ref: "#/components/responses/PayloadTooLarge" },
-          "415": { $ref: "#/components/responses/UnsupportedMediaType" },
-          "429": { $ref: "#/components/responses/TooManyRequests" },
-          "500": { $ref: "#/components/responses/InternalError" },
-          "503": { $ref: "#/components/responses/ServiceUnavailable" },
-        },
-      },
+          "301": {
+            "$ref": "#/components/responses/MovedPermanently"
+          },
+          "400": {
+            "$ref": "#/components/responses/BadRequest"
+          },
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          },
+          "403": {
+            "$ref": "#/components/responses/ServiceNotEnabled"
+          },
+          "404": {
+            "$ref": "#/components/responses/NotFound"
+          },
+          "406": {
+            "$ref": "#/components/responses/NotAcceptable"
+          },
+          "410": {
+            "$ref": "#/components/responses/Gone"
+          },
+          "413": {
+            "$ref": "#/components/responses/PayloadTooLarge"
+          },
+          "415": {
+            "$ref": "#/components/responses/UnsupportedMediaType"
+          },
+          "429": {
+            "$ref": "#/components/responses/TooManyRequests"
+          },
+          "500": {
+            "$ref": "#/components/responses/InternalError"
+          },
+          "503": {
+            "$ref": "#/components/responses/ServiceUnavailable"
+          }
+        }
+      }
     },
     "/engines/telemetry/{instance}/events": {
-      parameters: [{ $ref: "#/components/parameters/Instance" }],
-      post: {
-        operationId: "postEvents",
-        summary: "Submit a batch of structured events",
-        description:
-          "Structured run events for agents that do not speak OTLP: a run's start, phase timings,\nsuccess or failure, bytes and checksum, without parsing log text. Each event carries an\nid chosen by the agent (a UUID or ULID, unique per instance); the controller stores an id\nonce, so resending a batch after a lost response is safe: already stored events are\ncounted in `duplicates`, not stored twice. The batch is committed before the answer, so\nan acknowledged event is never lost. Send events of one run in order; a batch holds\n1 to 1000 events.\n",
-        tags: ["telemetry"],
-        security: [{ jwt: [] }, { mtls: [] }],
-        requestBody: {
-          required: true,
-          content: {
+      "parameters": [
+        {
+          "$ref": "#/components/parameters/Instance"
+        }
+      ],
+      "post": {
+        "operationId": "postEvents",
+        "summary": "Submit a batch of structured events",
+        "description": "Structured run events for agents that do not speak OTLP: a run's start, phase timings,\\nsuccess or failure, bytes and checksum, without parsing log text. Each event carries an\\nid chosen by the agent (a UUID or ULID, unique per instance); the controller stores an id\\nonce, so resending a batch after a lost response is safe: already stored events are\\ncounted in \`duplicates\`, not stored twice. The batch is committed before the answer, so\\nan acknowledged event is never lost. Send events of one run in order; a batch holds\\n1 to 1000 events.\\n",
+        "tags": [
+          "telemetry"
+        ],
+        "security": [
+          {
+            "jwt": []
+          },
+          {
+            "mtls": []
+          }
+        ],
+        "requestBody": {
+          "required": true,
+          "content": {
             "application/json": {
-              schema: { $ref: "#/components/schemas/EventBatch" },
-              example: {
-                events: [
-                  {
-                    id: "01JDA7B8X2F5H8K1M4P7R0T3VA",
-                    type: "run.started",
-                    run: "550e8400-e29b-41d4-a716-446655440000",
-                    at: "2025-11-26T01:15:00.018Z",
-                    deployment: "orders-db",
-                    trigger: "schedule",
-                  },
-                  {
-                    id: "01JDA7B8X2F5H8K1M4P7R0T3VB",
-                    type: "phase.finished",
-                    run: "550e8400-e29b-41d4-a716-446655440000",
-                    at: "2025-11-26T01:15:03.412Z",
-                    phase: "dump",
-                    status: "ok",
-                    duration_ms: 3394,
-                    bytes: 50541363,
-                  },
-                  {
-                    id: "01JDA7B8X2F5H8K1M4P7R0T3VC",
-                    type: "run.succeeded",
-                    run: "550e8400-e29b-41d4-a716-446655440000",
-                    at: "2025-11-26T01:15:11.904Z",
-                    duration_ms: 11886,
-                    bytes: 50541363,
-                    sha256: "ca978112ca1bbdcafac231b39a23dc4da786eff8147c4e72b9807785afee48bb",
-                    location: "s3://backups-bucket/orders/db_backup_2025-11-26T01:15:00Z.gz",
-                  },
-                ],
+              "schema": {
+                "$ref": "#/components/schemas/EventBatch"
               },
-            },
-          },
+              "example": {
+                "events": [
+                  {
+                    "id": "01JDA7B8X2F5H8K1M4P7R0T3VA",
+                    "type": "run.started",
+                    "run": "550e8400-e29b-41d4-a716-446655440000",
+                    "at": "2025-11-26T01:15:00.018Z",
+                    "deployment": "orders-db",
+                    "trigger": "schedule"
+                  },
+                  {
+                    "id": "01JDA7B8X2F5H8K1M4P7R0T3VB",
+                    "type": "phase.finished",
+                    "run": "550e8400-e29b-41d4-a716-446655440000",
+                    "at": "2025-11-26T01:15:03.412Z",
+                    "phase": "dump",
+                    "status": "ok",
+                    "duration_ms": 3394,
+                    "bytes": 50541363
+                  },
+                  {
+                    "id": "01JDA7B8X2F5H8K1M4P7R0T3VC",
+                    "type": "run.succeeded",
+                    "run": "550e8400-e29b-41d4-a716-446655440000",
+                    "at": "2025-11-26T01:15:11.904Z",
+                    "duration_ms": 11886,
+                    "bytes": 50541363,
+                    "sha256": "ca978112ca1bbdcafac231b39a23dc4da786eff8147c4e72b9807785afee48bb",
+                    "location": "s3://backups-bucket/orders/db_backup_2025-11-26T01:15:00Z.gz"
+                  }
+                ]
+              }
+            }
+          }
         },
-        responses: {
+        "responses": {
           "200": {
-            description: "Stored; the counts say how many were new and how many already known.",
-            content: {
+            "description": "Stored; the counts say how many were new and how many already known.",
+            "content": {
               "application/json": {
-                schema: { $ref: "#/components/schemas/EventBatchReceipt" },
-                example: { accepted: 3, duplicates: 0 },
-              },
-            },
+                "schema": {
+                  "$ref": "#/components/schemas/EventBatchReceipt"
+                },
+                "example": {
+                  "accepted": 3,
+                  "duplicates": 0
+                }
+              }
+            }
           },
-          "301": { $ref: "#/components/responses/MovedPermanently" },
-          "400": { $ref: "#/components/responses/BadRequest" },
-          "401": { $ref: "#/components/responses/Unauthorized" },
-          "403": { $ref: "#/components/responses/ServiceNotEnabled" },
-          "404": { $ref: "#/components/responses/NotFound" },
-          "406": { $ref: "#/components/responses/NotAcceptable" },
-          "410": { $ref: "#/components/responses/Gone" },
-          "413": { $ref: "#/components/responses/PayloadTooLarge" },
-          "415": { $ref: "#/components/responses/UnsupportedMediaType" },
-          "429": { $ref: "#/components/responses/TooManyRequests" },
-          "500": { $ref: "#/components/responses/InternalError" },
-          "503": { $ref: "#/components/responses/ServiceUnavailable" },
-        },
-      },
+          "301": {
+            "$ref": "#/components/responses/MovedPermanently"
+          },
+          "400": {
+            "$ref": "#/components/responses/BadRequest"
+          },
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          },
+          "403": {
+            "$ref": "#/components/responses/ServiceNotEnabled"
+          },
+          "404": {
+            "$ref": "#/components/responses/NotFound"
+          },
+          "406": {
+            "$ref": "#/components/responses/NotAcceptable"
+          },
+          "410": {
+            "$ref": "#/components/responses/Gone"
+          },
+          "413": {
+            "$ref": "#/components/responses/PayloadTooLarge"
+          },
+          "415": {
+            "$ref": "#/components/responses/UnsupportedMediaType"
+          },
+          "429": {
+            "$ref": "#/components/responses/TooManyRequests"
+          },
+          "500": {
+            "$ref": "#/components/responses/InternalError"
+          },
+          "503": {
+            "$ref": "#/components/responses/ServiceUnavailable"
+          }
+        }
+      }
     },
     "/engines/jobs/{instance}/claim": {
-      parameters: [{ $ref: "#/components/parameters/Instance" }],
-      post: {
-        operationId: "claimJob",
-        summary: "Claim the next job (long poll)",
-        description:
-          "Takes the oldest queued job for this agent's deployments and leases it to the agent.\nWith `wait` > 0 the request is held until a job arrives or `wait` seconds pass (long\npoll); set the HTTP client's timeout above `wait` (by 10 s, say). 200 answers a leased\njob; 204 means none arrived (also sent to held polls when the controller shuts down):\nclaim again.\n\nA claimed job is the agent's until `lease_expires_at`. Report progress before the lease\nruns out (each progress report extends it); a job whose agent stops reporting past its\nlease is requeued once, then failed. The optional body narrows what this agent will take.\nMore concurrent claims from one instance than its `jobs.max_concurrent` is 429.\n",
-        tags: ["jobs"],
-        parameters: [{ $ref: "#/components/parameters/Wait" }],
-        requestBody: {
-          required: false,
-          content: {
+      "parameters": [
+        {
+          "$ref": "#/components/parameters/Instance"
+        }
+      ],
+      "post": {
+        "operationId": "claimJob",
+        "summary": "Claim the next job (long poll)",
+        "description": "Takes the oldest queued job for this agent's deployments and leases it to the agent.\\nWith \`wait\` > 0 the request is held until a job arrives or \`wait\` seconds pass (long\\npoll); set the HTTP client's timeout above \`wait\` (by 10 s, say). 200 answers a leased\\njob; 204 means none arrived (also sent to held polls when the controller shuts down):\\nclaim again.\\n\\nA claimed job is the agent's until \`lease_expires_at\`. Report progress before the lease\\nruns out (each progress report extends it); a job whose agent stops reporting past its\\nlease is requeued once, then failed. The optional body narrows what this agent will take.\\nMore concurrent claims from one instance than its \`jobs.max_concurrent\` is 429.\\n",
+        "tags": [
+          "jobs"
+        ],
+        "parameters": [
+          {
+            "$ref": "#/components/parameters/Wait"
+          }
+        ],
+        "requestBody": {
+          "required": false,
+          "content": {
             "application/json": {
-              schema: { $ref: "#/components/schemas/ClaimRequest" },
-              example: { kinds: ["backup", "verify"], deployments: ["orders-db"] },
-            },
-          },
-        },
-        responses: {
-          "200": {
-            description: "A job, leased to this agent.",
-            content: {
-              "application/json": {
-                schema: { $ref: "#/components/schemas/Job" },
-                examples: {
-                  backup: {
-                    summary: "An on-demand backup",
-                    value: {
-                      id: "job_01JDA8F3K6N9Q2T5W8Z1C4E7GH",
-                      kind: "backup",
-                      deployment: "orders-db",
-                      attempt: 1,
-                      created_at: "2025-11-26T09:30:00Z",
-                      lease_expires_at: "2025-11-26T09:31:30Z",
-                      trigger: "manual",
-                      backup: { id: "bkp_01JDA8F3K6N9Q2T5W8Z1C4E7GJ", sequence: 42 },
-                    },
-                  },
-                  restore: {
-                    summary: "A restore of the latest backup",
-                    value: {
-                      id: "job_01JDA9A2B5D8F1H4K7M0P3R6SV",
-                      kind: "restore",
-                      deployment: "orders-db",
-                      attempt: 1,
-                      created_at: "2025-11-26T10:02:00Z",
-                      lease_expires_at: "2025-11-26T10:03:30Z",
-                      backup: {
-                        id: "bkp_01JDA8F3K6N9Q2T5W8Z1C4E7GJ",
-                        sequence: 42,
-                        location: "file:///var/backups/orders/orders-db-000042.sql.gz.enc",
-                        sha256: "3e23e8160039594a33894f6564e1b1348bbd7a0088d42c4acb73eeaed59c009d",
-                        size_bytes: 50541363,
-                        compression: "gzip",
-                        encryption: {
-                          algorithm: "aes-256-gcm",
-                          key_ref: "file:/etc/stowage/keys/orders-db.key",
-                        },
-                      },
-                      destination: "mysql://db-restore.internal:3306/orders_restored",
-                      force: false,
-                    },
-                  },
-                },
+              "schema": {
+                "$ref": "#/components/schemas/ClaimRequest"
               },
-            },
-          },
-          "204": { description: "No job arrived within `wait` seconds; claim again." },
-          "301": { $ref: "#/components/responses/MovedPermanently" },
-          "400": { $ref: "#/components/responses/BadRequest" },
-          "401": { $ref: "#/components/responses/Unauthorized" },
-          "403": { $ref: "#/components/responses/ServiceNotEnabled" },
-          "404": { $ref: "#/components/responses/NotFound" },
-          "406": { $ref: "#/components/responses/NotAcceptable" },
-          "410": { $ref: "#/components/responses/Gone" },
-          "413": { $ref: "#/components/responses/PayloadTooLarge" },
-          "415": { $ref: "#/components/responses/UnsupportedMediaType" },
-          "429": { $ref: "#/components/responses/TooManyRequests" },
-          "500": { $ref: "#/components/responses/InternalError" },
-          "503": { $ref: "#/components/responses/ServiceUnavailable" },
+              "example": {
+                "kinds": [
+                  "backup",
+                  "verify"
+                ],
+                "deployments": [
+                  "orders-db"
+                ]
+              }
+            }
+          }
         },
-      },
+        "responses": {
+          "200": {
+            "description": "A job, leased to this agent.",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/Job"
+                },
+                "examples": {
+                  "backup": {
+                    "summary": "An on-demand backup",
+                    "value": {
+                      "id": "job_01JDA8F3K6N9Q2T5W8Z1C4E7GH",
+                      "kind": "backup",
+                      "deployment": "orders-db",
+                      "attempt": 1,
+                      "created_at": "2025-11-26T09:30:00Z",
+                      "lease_expires_at": "2025-11-26T09:31:30Z",
+                      "trigger": "manual",
+                      "backup": {
+                        "id": "bkp_01JDA8F3K6N9Q2T5W8Z1C4E7GJ",
+                        "sequence": 42
+                      }
+                    }
+                  },
+                  "restore": {
+                    "summary": "A restore of the latest backup",
+                    "value": {
+                      "id": "job_01JDA9A2B5D8F1H4K7M0P3R6SV",
+                      "kind": "restore",
+                      "deployment": "orders-db",
+                      "attempt": 1,
+                      "created_at": "2025-11-26T10:02:00Z",
+                      "lease_expires_at": "2025-11-26T10:03:30Z",
+                      "backup": {
+                        "id": "bkp_01JDA8F3K6N9Q2T5W8Z1C4E7GJ",
+                        "sequence": 42,
+                        "location": "file:///var/backups/orders/orders-db-000042.sql.gz.enc",
+                        "sha256": "3e23e8160039594a33894f6564e1b1348bbd7a0088d42c4acb73eeaed59c009d",
+                        "size_bytes": 50541363,
+                        "compression": "gzip",
+                        "encryption": {
+                          "algorithm": "aes-256-gcm",
+                          "key_ref": "file:/etc/stowage/keys/orders-db.key"
+                        }
+                      },
+                      "destination": "mysql://db-restore.internal:3306/orders_restored",
+                      "force": false
+                    }
+                  }
+                }
+              }
+            }
+          },
+          "204": {
+            "description": "No job arrived within \`wait\` seconds; claim again."
+          },
+          "301": {
+            "$ref": "#/components/responses/MovedPermanently"
+          },
+          "400": {
+            "$ref": "#/components/responses/BadRequest"
+          },
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          },
+          "403": {
+            "$ref": "#/components/responses/ServiceNotEnabled"
+          },
+          "404": {
+            "$ref": "#/components/responses/NotFound"
+          },
+          "406": {
+            "$ref": "#/components/responses/NotAcceptable"
+          },
+          "410": {
+            "$ref": "#/components/responses/Gone"
+          },
+          "413": {
+            "$ref": "#/components/responses/PayloadTooLarge"
+          },
+          "415": {
+            "$ref": "#/components/responses/UnsupportedMediaType"
+          },
+          "429": {
+            "$ref": "#/components/responses/TooManyRequests"
+          },
+          "500": {
+            "$ref": "#/components/responses/InternalError"
+          },
+          "503": {
+            "$ref": "#/components/responses/ServiceUnavailable"
+          }
+        }
+      }
     },
     "/engines/jobs/{instance}/{job}/progress": {
-      parameters: [
-        { $ref: "#/components/parameters/Instance" },
-        { $ref: "#/components/parameters/Job" },
+      "parameters": [
+        {
+          "$ref": "#/components/parameters/Instance"
+        },
+        {
+          "$ref": "#/components/parameters/Job"
+        }
       ],
-      post: {
-        operationId: "reportJobProgress",
-        summary: "Report progress on a claimed job",
-        description:
-          "Appends a progress record and extends the lease. `seq` increases by one per report; a\nreport whose `seq` was already stored is acknowledged without being appended again, so a\nretry is safe.\n\n409 `resource.conflict` means stop: the job was cancelled by an operator (this is how an\nagent learns of a cancel), or its lease ran out and it went to another attempt. Clean up,\nand do not complete the job.\n",
-        tags: ["jobs"],
-        requestBody: {
-          required: true,
-          content: {
+      "post": {
+        "operationId": "reportJobProgress",
+        "summary": "Report progress on a claimed job",
+        "description": "Appends a progress record and extends the lease. \`seq\` increases by one per report; a\\nreport whose \`seq\` was already stored is acknowledged without being appended again, so a\\nretry is safe.\\n\\n409 \`resource.conflict\` means stop: the job was cancelled by an operator (this is how an\\nagent learns of a cancel), or its lease ran out and it went to another attempt. Clean up,\\nand do not complete the job.\\n",
+        "tags": [
+          "jobs"
+        ],
+        "requestBody": {
+          "required": true,
+          "content": {
             "application/json": {
-              schema: { $ref: "#/components/schemas/JobProgress" },
-              example: {
-                seq: 3,
-                at: "2025-11-26T09:30:41Z",
-                phase: "upload",
-                bytes_done: 20971520,
-                bytes_total: 50541363,
-                message: "uploading to primary",
+              "schema": {
+                "$ref": "#/components/schemas/JobProgress"
               },
-            },
-          },
+              "example": {
+                "seq": 3,
+                "at": "2025-11-26T09:30:41Z",
+                "phase": "upload",
+                "bytes_done": 20971520,
+                "bytes_total": 50541363,
+                "message": "uploading to primary"
+              }
+            }
+          }
         },
-        responses: {
+        "responses": {
           "200": {
-            description: "Recorded; the lease is extended.",
-            content: {
+            "description": "Recorded; the lease is extended.",
+            "content": {
               "application/json": {
-                schema: { $ref: "#/components/schemas/JobLease" },
-                example: {
-                  job: "job_01JDA8F3K6N9Q2T5W8Z1C4E7GH",
-                  state: "running",
-                  lease_expires_at: "2025-11-26T09:32:11Z",
+                "schema": {
+                  "$ref": "#/components/schemas/JobLease"
                 },
-              },
-            },
+                "example": {
+                  "job": "job_01JDA8F3K6N9Q2T5W8Z1C4E7GH",
+                  "state": "running",
+                  "lease_expires_at": "2025-11-26T09:32:11Z"
+                }
+              }
+            }
           },
-          "301": { $ref: "#/components/responses/MovedPermanently" },
-          "400": { $ref: "#/components/responses/BadRequest" },
-          "401": { $ref: "#/components/responses/Unauthorized" },
-          "403": { $ref: "#/components/responses/ServiceNotEnabled" },
-          "404": { $ref: "#/components/responses/NotFound" },
-          "406": { $ref: "#/components/responses/NotAcceptable" },
-          "409": { $ref: "#/components/responses/JobConflict" },
-          "410": { $ref: "#/components/responses/Gone" },
-          "413": { $ref: "#/components/responses/PayloadTooLarge" },
-          "415": { $ref: "#/components/responses/UnsupportedMediaType" },
-          "429": { $ref: "#/components/responses/TooManyRequests" },
-          "500": { $ref: "#/components/responses/InternalError" },
-          "503": { $ref: "#/components/responses/ServiceUnavailable" },
-        },
-      },
+          "301": {
+            "$ref": "#/components/responses/MovedPermanently"
+          },
+          "400": {
+            "$ref": "#/components/responses/BadRequest"
+          },
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          },
+          "403": {
+            "$ref": "#/components/responses/ServiceNotEnabled"
+          },
+          "404": {
+            "$ref": "#/components/responses/NotFound"
+          },
+          "406": {
+            "$ref": "#/components/responses/NotAcceptable"
+          },
+          "409": {
+            "$ref": "#/components/responses/JobConflict"
+          },
+          "410": {
+            "$ref": "#/components/responses/Gone"
+          },
+          "413": {
+            "$ref": "#/components/responses/PayloadTooLarge"
+          },
+          "415": {
+            "$ref": "#/components/responses/UnsupportedMediaType"
+          },
+          "429": {
+            "$ref": "#/components/responses/TooManyRequests"
+          },
+          "500": {
+            "$ref": "#/components/responses/InternalError"
+          },
+          "503": {
+            "$ref": "#/components/responses/ServiceUnavailable"
+          }
+        }
+      }
     },
     "/engines/jobs/{instance}/{job}/complete": {
-      parameters: [
-        { $ref: "#/components/parameters/Instance" },
-        { $ref: "#/components/parameters/Job" },
+      "parameters": [
+        {
+          "$ref": "#/components/parameters/Instance"
+        },
+        {
+          "$ref": "#/components/parameters/Job"
+        }
       ],
-      post: {
-        operationId: "completeJob",
-        summary: "Finish a claimed job with its result or failure",
-        description:
-          "Ends the job: `outcome: succeeded` with the result manifest (size, sha256, location,\ntimings), or `outcome: failed` with a message. Idempotent: repeating the same completion\nanswers 200 with the same result; a different completion of a finished job, or one of a\ncancelled job or of a lease that passed to another attempt, is 409.\n",
-        tags: ["jobs"],
-        requestBody: {
-          required: true,
-          content: {
-            "application/json": {
-              schema: { $ref: "#/components/schemas/JobCompletion" },
-              examples: {
-                succeeded: {
-                  summary: "A backup that succeeded",
-                  value: {
-                    outcome: "succeeded",
-                    manifest: {
-                      size_bytes: 50541363,
-                      sha256: "3e23e8160039594a33894f6564e1b1348bbd7a0088d42c4acb73eeaed59c009d",
-                      location: "file:///var/backups/orders/orders-db-000042.sql.gz.enc",
-                      target: "primary",
-                      compression: "gzip",
-                      encryption: {
-                        algorithm: "aes-256-gcm",
-                        key_ref: "file:/etc/stowage/keys/orders-db.key",
-                      },
-                      started_at: "2025-11-26T09:30:02Z",
-                      finished_at: "2025-11-26T09:30:58Z",
-                      timings: [
-                        { phase: "dump", duration_ms: 31240 },
-                        { phase: "upload", duration_ms: 22117 },
-                      ],
-                    },
-                  },
-                },
-                failed: {
-                  summary: "A backup that failed",
-                  value: {
-                    outcome: "failed",
-                    finished_at: "2025-11-26T09:30:07Z",
-                    phase: "connect",
-                    message:
-                      "mysqldump: Got error 2003: Can't connect to MySQL server on 'db.internal:3306'",
-                    exit_code: 2,
-                    retryable: true,
-                  },
-                },
-              },
-            },
-          },
-        },
-        responses: {
-          "200": {
-            description: "The job's final state.",
-            content: {
-              "application/json": {
-                schema: { $ref: "#/components/schemas/JobResult" },
-                examples: {
-                  succeeded: {
-                    summary: "A finished backup",
-                    value: {
-                      job: "job_01JDA8F3K6N9Q2T5W8Z1C4E7GH",
-                      kind: "backup",
-                      state: "succeeded",
-                      finished_at: "2025-11-26T09:30:58Z",
-                      backup: { id: "bkp_01JDA8F3K6N9Q2T5W8Z1C4E7GJ", sequence: 42 },
-                    },
-                  },
-                  failed: {
-                    summary: "A failed backup",
-                    value: {
-                      job: "job_01JDA8F3K6N9Q2T5W8Z1C4E7GH",
-                      kind: "backup",
-                      state: "failed",
-                      finished_at: "2025-11-26T09:30:07Z",
-                    },
-                  },
-                },
-              },
-            },
-          },
-          "301": { $ref: "#/components/responses/MovedPermanently" },
-          "400": { $ref: "#/components/responses/BadRequest" },
-          "401": { $ref: "#/components/responses/Unauthorized" },
-          "403": { $ref: "#/components/responses/ServiceNotEnabled" },
-          "404": { $ref: "#/components/responses/NotFound" },
-          "406": { $ref: "#/components/responses/NotAcceptable" },
-          "409": { $ref: "#/components/responses/JobConflict" },
-          "410": { $ref: "#/components/responses/Gone" },
-          "413": { $ref: "#/components/responses/PayloadTooLarge" },
-          "415": { $ref: "#/components/responses/UnsupportedMediaType" },
-          "429": { $ref: "#/components/responses/TooManyRequests" },
-          "500": { $ref: "#/components/responses/InternalError" },
-          "503": { $ref: "#/components/responses/ServiceUnavailable" },
-        },
-      },
-    },
-  },
-  components: {
-    securitySchemes: {
-      jwt: {
-        type: "http",
-        scheme: "bearer",
-        bearerFormat: "JWT",
-        description:
-          "An access token from `POST /engines/oauth/token`: an ES256 JWT signed by the controller\n(`kid` in `GET /engines/jwks.json`), `sub` = the instance id, valid for `expires_in`\nseconds. Tokens of a revoked agent stop working at once. Send it only to the URLs of the\nendpoint map.\n",
-      },
-      mtls: {
-        type: "mutualTLS",
-        description:
-          "A TLS client certificate, self-signed is fine, whose public key is this agent's enrolled\nP-256 key or an Ed25519 key issued through the control API (mysql-backup derives it from\nthe base64 `credentials` seed of its `kind: remote` config). The identity is the key,\nnot the certificate's subject. No `Authorization` header is sent with this scheme.\n",
-      },
-    },
-    parameters: {
-      Instance: {
-        name: "instance",
-        in: "path",
-        required: true,
-        description:
-          "The agent's instance id, from enrollment. An instance that is not the caller's own is 404, never 403, so ids of other agents do not leak.",
-        schema: { $ref: "#/components/schemas/InstanceId" },
-        example: "inst-7f3a",
-      },
-      Job: {
-        name: "job",
-        in: "path",
-        required: true,
-        description: "The job id from `claimJob`.",
-        schema: {
-          type: "string",
-          minLength: 1,
-          maxLength: 128,
-          pattern: "^[A-Za-z0-9][A-Za-z0-9._-]*$",
-        },
-        example: "job_01JDA8F3K6N9Q2T5W8Z1C4E7GH",
-      },
-      IfNoneMatch: {
-        name: "If-None-Match",
-        in: "header",
-        required: false,
-        description:
-          "The `ETag` of the copy the agent holds (or a comma-separated list of tags). When it matches the representation `Accept` selects, the answer is 304 without a body.",
-        schema: { type: "string", maxLength: 1024 },
-        example: '"c1-5f0e9a4b7d2c"',
-      },
-      Wait: {
-        name: "wait",
-        in: "query",
-        required: false,
-        description:
-          "Seconds to hold the request while no job is queued (long poll). 0 answers at once.",
-        schema: { type: "integer", minimum: 0, maximum: 60, default: 0 },
-        example: 30,
-      },
-      IdempotencyKey: {
-        name: "Idempotency-Key",
-        in: "header",
-        required: false,
-        description:
-          "A key unique to one logical submission (a UUID, say). A request repeating a key already stored for this instance, with the same body, is answered from the first request's result and stores nothing; the same key with a different body is 409.",
-        schema: { type: "string", minLength: 1, maxLength: 255, pattern: "^[\\x21-\\x7E]+$" },
-        example: "0b8f3c62-5d1e-4a8b-9f47-2c6d1e0a9b35",
-      },
-    },
-    headers: {
-      ETag: {
-        description:
-          "Strong validator of the representation served (it differs between media type versions). Send it back in `If-None-Match`.",
-        schema: { type: "string", pattern: '^"[\\x21\\x23-\\x7E]+"$' },
-        example: '"c1-5f0e9a4b7d2c"',
-      },
-      CacheControlNoStore: {
-        description:
-          "`no-store`: the body carries secrets (credentials or tokens) that no shared or private HTTP cache may keep.",
-        schema: { type: "string", const: "no-store" },
-      },
-      VaryAccept: {
-        description: "The representation depends on `Accept`.",
-        schema: { type: "string", const: "Accept" },
-      },
-      Location: {
-        description: "The URL of the created resource.",
-        schema: { type: "string", format: "uri-reference" },
-        example: "/engines/telemetry/inst-7f3a/log/log_01JDA7C1V6N3Q9T2R5Y8W4K0MB",
-      },
-      RetryAfter: {
-        description: "Seconds to wait before retrying.",
-        schema: { type: "integer", minimum: 0 },
-        example: 5,
-      },
-    },
-    responses: {
-      MovedPermanently: {
-        description:
-          "This server knows the route but another endpoint serves it (see the endpoint map). Re-send the same request, same method and body, to `Location`.",
-        headers: {
-          Location: {
-            description: "The same route on the endpoint that serves it.",
-            schema: { type: "string", format: "uri" },
-            example: "https://reporting.controller.example:8443/engines/telemetry/inst-7f3a/log",
-          },
-        },
-      },
-      ServiceNotEnabled: {
-        description:
-          "The credentials are valid, but this service (orchestration or reporting) is not enabled for this agent.",
-        content: {
-          "application/json": {
-            schema: { $ref: "#/components/schemas/ErrorEnvelope" },
-            examples: {
-              reporting: {
-                summary: "Reporting (telemetry) is not enabled",
-                value: {
-                  schema: "stowage.v1",
-                  error: {
-                    code: "authz.denied",
-                    message: "Reporting is not enabled for this agent.",
-                    subject: { instance: "inst-7f3a", service: "reporting" },
-                    request_id: "01HZX3J8Q0W2T6G4Y5B7N9C1DE",
-                  },
-                },
-              },
-              orchestration: {
-                summary: "Orchestration (config and jobs) is not enabled",
-                value: {
-                  schema: "stowage.v1",
-                  error: {
-                    code: "authz.denied",
-                    message: "Orchestration is not enabled for this agent.",
-                    subject: { instance: "inst-7f3a", service: "orchestration" },
-                    request_id: "01HZX3J8Q0W2T6G4Y5B7N9C1DE",
-                  },
-                },
-              },
-            },
-          },
-        },
-      },
-      JobConflict: {
-        description:
-          "The job is no longer this agent's to work on: it was cancelled, finished differently, or its lease passed to another attempt. Stop working on it.",
-        content: {
-          "application/json": {
-            schema: { $ref: "#/components/schemas/ErrorEnvelope" },
-            example: {
-              schema: "stowage.v1",
-              error: {
-                code: "resource.conflict",
-                message: "The job was cancelled.",
-                subject: { job: "job_01JDA8F3K6N9Q2T5W8Z1C4E7GH", state: "cancelled" },
-                suggestion: {
-                  human: "Stop the job, clean up partial output, and claim the next one.",
-                },
-                request_id: "01HZX3J8Q0W2T6G4Y5B7N9C1DE",
-              },
-            },
-          },
-        },
-      },
-      BadRequest: {
-        description: "The request does not match the contract; `details` lists every problem.",
-        content: {
-          "application/json": {
-            schema: { $ref: "#/components/schemas/ErrorEnvelope" },
-            example: {
-              schema: "stowage.v1",
-              error: {
-                code: "request.invalid",
-                message: "The request does not match the API contract.",
-                details: [{ path: "/query/limit", message: "must be <= 1000" }],
-                request_id: "01HZX3J8Q0W2T6G4Y5B7N9C1DE",
-              },
-            },
-          },
-        },
-      },
-      NotAcceptable: {
-        description: "None of the media types in `Accept` can be served.",
-        content: {
-          "application/json": {
-            schema: { $ref: "#/components/schemas/ErrorEnvelope" },
-            example: {
-              schema: "stowage.v1",
-              error: {
-                code: "request.not_acceptable",
-                message: "None of the accepted media types can be served.",
-                suggestion: { human: "Ask for application/vnd.stowage.agent-config.v2+json." },
-                request_id: "01HZX3J8Q0W2T6G4Y5B7N9C1DE",
-              },
-            },
-          },
-        },
-      },
-      Gone: {
-        description: "A route of the API that this server does not implement.",
-        content: {
-          "application/json": {
-            schema: { $ref: "#/components/schemas/ErrorEnvelope" },
-            example: {
-              schema: "stowage.v1",
-              error: {
-                code: "resource.gone",
-                message: "This server does not implement this operation.",
-                request_id: "01HZX3J8Q0W2T6G4Y5B7N9C1DE",
-              },
-            },
-          },
-        },
-      },
-      InternalError: {
-        description: "An unexpected failure; the log has the details under the request id.",
-        content: {
-          "application/json": {
-            schema: { $ref: "#/components/schemas/ErrorEnvelope" },
-            example: {
-              schema: "stowage.v1",
-              error: {
-                code: "internal",
-                message: "An internal error occurred.",
-                request_id: "01HZX3J8Q0W2T6G4Y5B7N9C1DE",
-              },
-            },
-          },
-        },
-      },
-      ServiceUnavailable: {
-        description: "Storage or a dependency is unavailable; retry later.",
-        headers: { "Retry-After": { $ref: "#/components/headers/RetryAfter" } },
-        content: {
-          "application/json": {
-            schema: { $ref: "#/components/schemas/ErrorEnvelope" },
-            example: {
-              schema: "stowage.v1",
-              error: {
-                code: "storage.unavailable",
-                message: "The store is not writable.",
-                request_id: "01HZX3J8Q0W2T6G4Y5B7N9C1DE",
-              },
-            },
-          },
-        },
-      },
-      Unauthorized: {
-        description: "No credentials, or credentials that are not valid.",
-        content: {
-          "application/json": {
-            schema: { $ref: "#/components/schemas/ErrorEnvelope" },
-            example: {
-              schema: "stowage.v1",
-              error: {
-                code: "auth.required",
-                message: "This operation needs credentials.",
-                request_id: "01HZX3J8Q0W2T6G4Y5B7N9C1DE",
-              },
-            },
-          },
-        },
-      },
-      Conflict: {
-        description: "The request conflicts with the resource's current state.",
-        content: {
-          "application/json": {
-            schema: { $ref: "#/components/schemas/ErrorEnvelope" },
-            example: {
-              schema: "stowage.v1",
-              error: {
-                code: "resource.conflict",
-                message: "The resource is in a state that does not allow this.",
-                request_id: "01HZX3J8Q0W2T6G4Y5B7N9C1DE",
-              },
-            },
-          },
-        },
-      },
-      PayloadTooLarge: {
-        description: "The request body is over the configured limit; nothing was stored.",
-        content: {
-          "application/json": {
-            schema: { $ref: "#/components/schemas/ErrorEnvelope" },
-            example: {
-              schema: "stowage.v1",
-              error: {
-                code: "request.too_large",
-                message: "The request body is over the limit of 10485760 bytes.",
-                request_id: "01HZX3J8Q0W2T6G4Y5B7N9C1DE",
-              },
-            },
-          },
-        },
-      },
-      UnsupportedMediaType: {
-        description: "The request body's `Content-Type` is not one this operation takes.",
-        content: {
-          "application/json": {
-            schema: { $ref: "#/components/schemas/ErrorEnvelope" },
-            example: {
-              schema: "stowage.v1",
-              error: {
-                code: "request.unsupported_media_type",
-                message: "Content-Type text/plain is not accepted here.",
-                request_id: "01HZX3J8Q0W2T6G4Y5B7N9C1DE",
-              },
-            },
-          },
-        },
-      },
-      TooManyRequests: {
-        description: "Over a rate or job limit; retry after `Retry-After` seconds.",
-        headers: { "Retry-After": { $ref: "#/components/headers/RetryAfter" } },
-        content: {
-          "application/json": {
-            schema: { $ref: "#/components/schemas/ErrorEnvelope" },
-            example: {
-              schema: "stowage.v1",
-              error: {
-                code: "rate.limited",
-                message: "The deployment already has 10 queued or running jobs.",
-                request_id: "01HZX3J8Q0W2T6G4Y5B7N9C1DE",
-              },
-            },
-          },
-        },
-      },
-      NotFound: {
-        description: "No such resource, or one the caller may not see.",
-        content: {
-          "application/json": {
-            schema: { $ref: "#/components/schemas/ErrorEnvelope" },
-            example: {
-              schema: "stowage.v1",
-              error: {
-                code: "resource.not_found",
-                message: "No such resource.",
-                request_id: "01HZX3J8Q0W2T6G4Y5B7N9C1DE",
-              },
-            },
-          },
-        },
-      },
-    },
-    examples: {
-      ConfigV1Local: {
-        summary: "A `kind: local` config rendered for mysql-backup",
-        value: {
-          version: "config.databack.io/v1",
-          kind: "local",
-          metadata: {
-            name: "orders-db",
-            description: "Nightly dump of the orders database",
-            digest: "sha256:4f1c0a9d2b7e3f56a8c1d0e9b2a7f6c5d4e3b2a1f0e9d8c7b6a5f4e3d2c1b0a9",
-          },
-          spec: {
-            logging: "info",
-            database: {
-              server: "db.internal",
-              port: 3306,
-              credentials: { username: "backup", password: "s3cret-db-pass" },
-            },
-            dump: {
-              include: ["orders", "customers"],
-              schedule: { cron: "15 1 * * *" },
-              compression: "gzip",
-              routines: true,
-              triggers: true,
-              targets: ["primary", "offsite"],
-              scripts: { preBackup: "/etc/backup/pre.d" },
-            },
-            prune: { retention: "30d" },
-            targets: {
-              primary: { type: "file", url: "file:///var/backups/orders" },
-              offsite: {
-                type: "s3",
-                url: "s3://backups-bucket/orders",
-                spec: {
-                  region: "eu-west-1",
-                  accessKeyID: "AKIAEXAMPLEKEY",
-                  secretAccessKey: "example-secret-access-key",
-                },
-              },
-            },
-            telemetry: {
-              url: "https://controller.example:8443/engines/telemetry/inst-7f3a",
-              credentials: "BwMqVfr1myxqX8tikIPYCyNtpHgMLIg/2nUE+pLQnTE=",
-              certificates: [
-                "sha256:69729b8e15a86efc177a57afb7171dfc64add28c2fca8cf1507e34453ccb1470",
-              ],
-              bufferSize: 100,
-            },
-          },
-        },
-      },
-      ConfigV1Encrypted: {
-        summary: "A `kind: encrypted` config, sealed to the instance's key",
-        value: {
-          version: "config.databack.io/v1",
-          kind: "encrypted",
-          metadata: { name: "orders-db" },
-          spec: {
-            algorithm: "aes256-gcm",
-            recipientPublicKey: "9gKh0k4zS8b2nq1p0u6xv3Jm5rT7wYc2eL8dF4aH1sQ=",
-            senderPublicKey: "Y87rrAmdiFMzbEGbuGU/Dftaw4zj9YRnTk2BAaCPlbQ=",
-            data: "bm9uY2UxMjM0NTY3OGNpcGhlcnRleHQtb2YtYS15YW1sLWNvbmZpZw==",
-          },
-        },
-      },
-      ConfigV2: {
-        summary: "Two deployments for a stowage agent",
-        value: {
-          version: "config.stowage.io/v2",
-          instance: "inst-7f3a",
-          generated_at: "2025-11-26T06:55:00Z",
-          metadata: { name: "db-backup-01", description: "Backups of the orders stack" },
-          logging: "info",
-          telemetry: { logs: true, events: true, traces: false },
-          jobs: {
-            enabled: true,
-            wait_seconds: 30,
-            retry_interval_seconds: 15,
-            max_concurrent: 1,
-            lease_seconds: 90,
-          },
-          deployments: [
-            {
-              name: "orders-db",
-              kind: "mysql",
-              connection: {
-                host: "db.internal",
-                port: 3306,
-                username: "backup",
-                password: "s3cret-db-pass",
-                databases: { include: ["orders", "customers"] },
-                tls: "verify-identity",
-              },
-              schedules: [
-                { cron: "15 1 * * *", time_zone: "Europe/Berlin" },
-                { cron: "0 */6 * * *", time_zone: "UTC" },
-              ],
-              targets: [
-                { type: "file", name: "primary", path: "/var/backups/orders" },
-                {
-                  type: "s3",
-                  name: "offsite",
-                  bucket: "backups-bucket",
-                  prefix: "orders/",
-                  region: "eu-west-1",
-                  access_key_id: "AKIAEXAMPLEKEY",
-                  secret_access_key: "example-secret-access-key",
-                },
-              ],
-              retention: { keep_last: 3, keep_daily: 7, keep_weekly: 4, keep_monthly: 12 },
-              compression: { algorithm: "gzip", level: 6 },
-              encryption: {
-                algorithm: "aes-256-gcm",
-                key_ref: "file:/etc/stowage/keys/orders-db.key",
-              },
-              scripts: {
-                pre_backup: ["/etc/stowage/hooks/orders-db/pre-backup.sh"],
-                post_backup: ["/etc/stowage/hooks/orders-db/post-backup.sh"],
-                timeout_seconds: 300,
-              },
-            },
-            {
-              name: "app-state",
-              kind: "sqlite",
-              connection: { path: "/var/lib/app/state.db" },
-              schedules: [{ cron: "*/30 * * * *", time_zone: "UTC" }],
-              targets: [{ type: "file", name: "primary", path: "/var/backups/app-state" }],
-              retention: { keep_last: 48 },
-              compression: { algorithm: "gzip" },
-            },
-          ],
-        },
-      },
-    },
-    schemas: {
-      ErrorEnvelope: {
-        type: "object",
-        description: "The body of every 4xx and 5xx answer of a stowage API.",
-        required: ["schema", "error"],
-        properties: {
-          schema: { type: "string", const: "stowage.v1" },
-          error: { $ref: "#/components/schemas/Error" },
-        },
-      },
-      InstanceId: {
-        type: "string",
-        description: "An agent's instance id, opaque, assigned at enrollment.",
-        minLength: 1,
-        maxLength: 128,
-        pattern: "^[A-Za-z0-9][A-Za-z0-9._-]*$",
-        examples: ["inst-7f3a"],
-      },
-      EndpointMap: {
-        type: "object",
-        description:
-          "Where each part of the agent API lives. The URLs may all point at one server or at\nseveral; the routes of the API are the same everywhere (`<orchestration>/config/{instance}`,\n`<reporting>/telemetry/{instance}/log`, ...).\n",
-        required: ["orchestration", "reporting", "token", "jwks"],
-        properties: {
-          orchestration: {
-            type: "string",
-            format: "uri",
-            description: "Base URL of the config and jobs routes (ends in `/engines`).",
-          },
-          reporting: {
-            type: "string",
-            format: "uri",
-            description: "Base URL of the telemetry routes (ends in `/engines`).",
-          },
-          token: {
-            type: "string",
-            format: "uri",
-            description: "The token endpoint; also the exact `aud` of client assertions.",
-          },
-          jwks: {
-            type: "string",
-            format: "uri",
-            description: "The controller's token signing keys.",
-          },
-          enroll: {
-            type: "string",
-            format: "uri",
-            description: "The enrollment endpoint, when this controller enrolls agents.",
-          },
-        },
-      },
-      Discovery: {
-        type: "object",
-        required: ["endpoints", "authentication"],
-        properties: {
-          endpoints: { $ref: "#/components/schemas/EndpointMap" },
-          authentication: {
-            type: "object",
-            description: "How agents authenticate to this controller.",
-            required: ["methods", "assertion_signing_alg_values", "assertion_max_lifetime_seconds"],
-            properties: {
-              methods: {
-                type: "array",
-                description:
-                  "`client_assertion`: RFC 7523 client credentials at the token endpoint; `mtls`: TLS client certificates.",
-                items: { type: "string", enum: ["client_assertion", "mtls"] },
-              },
-              assertion_signing_alg_values: {
-                type: "array",
-                description: "Algorithms accepted for client assertions; ES256 only.",
-                items: { type: "string", const: "ES256" },
-              },
-              assertion_max_lifetime_seconds: {
-                type: "integer",
-                description: "The largest `exp - iat` accepted in a client assertion.",
-                minimum: 1,
-                maximum: 300,
-              },
-              access_token_lifetime_seconds: {
-                type: "integer",
-                description: "The lifetime of the access tokens this controller issues.",
-                minimum: 1,
-              },
-            },
-          },
-          config_media_types: {
-            type: "array",
-            description: "The config versions this controller serves.",
-            items: { type: "string" },
-          },
-        },
-      },
-      EcPublicJwk: {
-        type: "object",
-        description:
-          "An ECDSA P-256 public key as a JWK (RFC 7517, RFC 7518 6.2). A key carrying the private\nparameter `d` is refused (400): the private key never leaves the agent.\n",
-        required: ["kty", "crv", "x", "y"],
-        properties: {
-          kty: { type: "string", const: "EC" },
-          crv: { type: "string", const: "P-256" },
-          x: {
-            type: "string",
-            description: "The x coordinate, base64url without padding (32 bytes).",
-            pattern: "^[A-Za-z0-9_-]{43}$",
-          },
-          y: {
-            type: "string",
-            description: "The y coordinate, base64url without padding (32 bytes).",
-            pattern: "^[A-Za-z0-9_-]{43}$",
-          },
-          kid: { type: "string", description: "Key id." },
-          use: { type: "string", const: "sig" },
-          alg: { type: "string", const: "ES256" },
-        },
-      },
-      JwkSet: {
-        type: "object",
-        required: ["keys"],
-        properties: {
-          keys: {
-            type: "array",
-            minItems: 1,
-            items: {
-              allOf: [
-                { $ref: "#/components/schemas/EcPublicJwk" },
-                { type: "object", required: ["kid"] },
-              ],
-            },
-          },
-        },
-      },
-      EnrollmentRequest: {
-        type: "object",
-        required: ["enrollment_token", "public_key"],
-        properties: {
-          enrollment_token: {
-            type: "string",
-            description: "The one-time enrollment token an operator created. Spent by this call.",
-            minLength: 1,
-            maxLength: 512,
-          },
-          public_key: {
-            description:
-              "The agent's ECDSA P-256 public key: a JWK, or a PEM `PUBLIC KEY` (SubjectPublicKeyInfo). Nothing but P-256 is accepted.",
-            oneOf: [
-              { $ref: "#/components/schemas/EcPublicJwk" },
-              {
-                type: "string",
-                description: "PEM-encoded SubjectPublicKeyInfo.",
-                pattern:
-                  "^-----BEGIN PUBLIC KEY-----\\r?\\n[A-Za-z0-9+/=\\r\\n]+-----END PUBLIC KEY-----\\r?\\n?$",
-              },
-            ],
-          },
-          hostname: {
-            type: "string",
-            description: "The agent host's name, shown to operators.",
-            maxLength: 255,
-          },
-          agent_version: {
-            type: "string",
-            description: "The agent's product and version, shown to operators.",
-            maxLength: 128,
-          },
-        },
-      },
-      Enrollment: {
-        type: "object",
-        required: ["instance", "key_thumbprint", "enrolled_at", "endpoints"],
-        properties: {
-          instance: { $ref: "#/components/schemas/InstanceId" },
-          key_thumbprint: {
-            type: "string",
-            description:
-              "RFC 7638 SHA-256 thumbprint of the enrolled key (base64url); use it as the `kid` of client assertions.",
-            pattern: "^[A-Za-z0-9_-]{43}$",
-          },
-          enrolled_at: { type: "string", format: "date-time" },
-          endpoints: { $ref: "#/components/schemas/EndpointMap" },
-        },
-      },
-      TokenRequest: {
-        type: "object",
-        description: "The form fields of an RFC 7523 client credentials request.",
-        required: ["grant_type", "client_assertion_type", "client_assertion"],
-        properties: {
-          grant_type: { type: "string", const: "client_credentials" },
-          client_assertion_type: {
-            type: "string",
-            const: "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
-          },
-          client_assertion: {
-            type: "string",
-            description:
-              "A compact JWS (ES256) signed with the agent's enrolled key; claims `iss` = `sub` = instance id, `aud` = the token URL, `iat`, `exp` (at most 5 minutes after `iat`) and a never reused `jti`.",
-            maxLength: 4096,
-            pattern: "^[A-Za-z0-9_-]+\\.[A-Za-z0-9_-]+\\.[A-Za-z0-9_-]+$",
-          },
-          client_id: {
-            type: "string",
-            description: "Optional; when present it must equal the assertion's `sub`.",
-          },
-          scope: { type: "string", description: "Ignored; the token's scope is the agent itself." },
-        },
-      },
-      TokenResponse: {
-        type: "object",
-        required: ["access_token", "token_type", "expires_in", "endpoints"],
-        properties: {
-          access_token: {
-            type: "string",
-            description: "An ES256 JWT for the `jwt` scheme. A secret.",
-          },
-          token_type: { type: "string", const: "Bearer" },
-          expires_in: {
-            type: "integer",
-            description: "Seconds until the token expires.",
-            minimum: 1,
-          },
-          endpoints: { $ref: "#/components/schemas/EndpointMap" },
-        },
-      },
-      ConfigV1: {
-        description:
-          "The databacker `Config` document (`config.databack.io/v1`), served as\n`application/vnd.stowage.agent-config.v1+json` and its aliases. `kind` selects what\n`spec` holds. Every document the databacker reference schema accepts is accepted here;\nunknown properties are allowed throughout v1, so newer databacker fields pass through.\n",
-        oneOf: [
-          { $ref: "#/components/schemas/ConfigLocal" },
-          { $ref: "#/components/schemas/ConfigRemote" },
-          { $ref: "#/components/schemas/ConfigEncrypted" },
+      "post": {
+        "operationId": "completeJob",
+        "summary": "Finish a claimed job with its result or failure",
+        "description": "Ends the job: \`outcome: succeeded\` with the result manifest (size, sha256, location,\\ntimings), or \`outcome: failed\` with a message. Idempotent: repeating the same completion\\nanswers 200 with the same result; a different completion of a finished job, or one of a\\ncancelled job or of a lease that passed to another attempt, is 409.\\n",
+        "tags": [
+          "jobs"
         ],
-        discriminator: {
-          propertyName: "kind",
-          mapping: {
-            local: "#/components/schemas/ConfigLocal",
-            remote: "#/components/schemas/ConfigRemote",
-            encrypted: "#/components/schemas/ConfigEncrypted",
-          },
+        "requestBody": {
+          "required": true,
+          "content": {
+            "application/json": {
+              "schema": {
+                "$ref": "#/components/schemas/JobCompletion"
+              },
+              "examples": {
+                "succeeded": {
+                  "summary": "A backup that succeeded",
+                  "value": {
+                    "outcome": "succeeded",
+                    "manifest": {
+                      "size_bytes": 50541363,
+                      "sha256": "3e23e8160039594a33894f6564e1b1348bbd7a0088d42c4acb73eeaed59c009d",
+                      "location": "file:///var/backups/orders/orders-db-000042.sql.gz.enc",
+                      "target": "primary",
+                      "compression": "gzip",
+                      "encryption": {
+                        "algorithm": "aes-256-gcm",
+                        "key_ref": "file:/etc/stowage/keys/orders-db.key"
+                      },
+                      "started_at": "2025-11-26T09:30:02Z",
+                      "finished_at": "2025-11-26T09:30:58Z",
+                      "timings": [
+                        {
+                          "phase": "dump",
+                          "duration_ms": 31240
+                        },
+                        {
+                          "phase": "upload",
+                          "duration_ms": 22117
+                        }
+                      ]
+                    }
+                  }
+                },
+                "failed": {
+                  "summary": "A backup that failed",
+                  "value": {
+                    "outcome": "failed",
+                    "finished_at": "2025-11-26T09:30:07Z",
+                    "phase": "connect",
+                    "message": "mysqldump: Got error 2003: Can't connect to MySQL server on 'db.internal:3306'",
+                    "exit_code": 2,
+                    "retryable": true
+                  }
+                }
+              }
+            }
+          }
         },
+        "responses": {
+          "200": {
+            "description": "The job's final state.",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/JobResult"
+                },
+                "examples": {
+                  "succeeded": {
+                    "summary": "A finished backup",
+                    "value": {
+                      "job": "job_01JDA8F3K6N9Q2T5W8Z1C4E7GH",
+                      "kind": "backup",
+                      "state": "succeeded",
+                      "finished_at": "2025-11-26T09:30:58Z",
+                      "backup": {
+                        "id": "bkp_01JDA8F3K6N9Q2T5W8Z1C4E7GJ",
+                        "sequence": 42
+                      }
+                    }
+                  },
+                  "failed": {
+                    "summary": "A failed backup",
+                    "value": {
+                      "job": "job_01JDA8F3K6N9Q2T5W8Z1C4E7GH",
+                      "kind": "backup",
+                      "state": "failed",
+                      "finished_at": "2025-11-26T09:30:07Z"
+                    }
+                  }
+                }
+              }
+            }
+          },
+          "301": {
+            "$ref": "#/components/responses/MovedPermanently"
+          },
+          "400": {
+            "$ref": "#/components/responses/BadRequest"
+          },
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          },
+          "403": {
+            "$ref": "#/components/responses/ServiceNotEnabled"
+          },
+          "404": {
+            "$ref": "#/components/responses/NotFound"
+          },
+          "406": {
+            "$ref": "#/components/responses/NotAcceptable"
+          },
+          "409": {
+            "$ref": "#/components/responses/JobConflict"
+          },
+          "410": {
+            "$ref": "#/components/responses/Gone"
+          },
+          "413": {
+            "$ref": "#/components/responses/PayloadTooLarge"
+          },
+          "415": {
+            "$ref": "#/components/responses/UnsupportedMediaType"
+          },
+          "429": {
+            "$ref": "#/components/responses/TooManyRequests"
+          },
+          "500": {
+            "$ref": "#/components/responses/InternalError"
+          },
+          "503": {
+            "$ref": "#/components/responses/ServiceUnavailable"
+          }
+        }
+      }
+    }
+  },
+  "components": {
+    "securitySchemes": {
+      "jwt": {
+        "type": "http",
+        "scheme": "bearer",
+        "bearerFormat": "JWT",
+        "description": "An access token from \`POST /engines/oauth/token\`: an ES256 JWT signed by the controller\\n(\`kid\` in \`GET /engines/jwks.json\`), \`sub\` = the instance id, valid for \`expires_in\`\\nseconds. Tokens of a revoked agent stop working at once. Send it only to the URLs of the\\nendpoint map.\\n"
       },
-      ConfigLocal: {
-        type: "object",
-        description: "A complete configuration, in `spec`.",
-        required: ["version", "kind", "metadata", "spec"],
-        properties: {
-          version: { type: "string", const: "config.databack.io/v1" },
-          kind: { type: "string", const: "local" },
-          metadata: { $ref: "#/components/schemas/ConfigMetadata" },
-          spec: { $ref: "#/components/schemas/LocalSpec" },
+      "mtls": {
+        "type": "mutualTLS",
+        "description": "A TLS client certificate, self-signed is fine, whose public key is this agent's enrolled\\nP-256 key or an Ed25519 key issued through the control API (mysql-backup derives it from\\nthe base64 \`credentials\` seed of its \`kind: remote\` config). The identity is the key,\\nnot the certificate's subject. No \`Authorization\` header is sent with this scheme.\\n"
+      }
+    },
+    "parameters": {
+      "Instance": {
+        "name": "instance",
+        "in": "path",
+        "required": true,
+        "description": "The agent's instance id, from enrollment. An instance that is not the caller's own is 404, never 403, so ids of other agents do not leak.",
+        "schema": {
+          "$ref": "#/components/schemas/InstanceId"
         },
+        "example": "inst-7f3a"
       },
-      ConfigRemote: {
-        type: "object",
-        description:
-          "A bootstrap document: where to fetch the real configuration and with which credentials. The control API hands it out for mysql-backup; the config route serves it only if asked.",
-        required: ["version", "kind", "metadata", "spec"],
-        properties: {
-          version: { type: "string", const: "config.databack.io/v1" },
-          kind: { type: "string", const: "remote" },
-          metadata: { $ref: "#/components/schemas/ConfigMetadata" },
-          spec: { $ref: "#/components/schemas/RemoteSpec" },
+      "Job": {
+        "name": "job",
+        "in": "path",
+        "required": true,
+        "description": "The job id from \`claimJob\`.",
+        "schema": {
+          "type": "string",
+          "minLength": 1,
+          "maxLength": 128,
+          "pattern": "^[A-Za-z0-9][A-Za-z0-9._-]*$"
         },
+        "example": "job_01JDA8F3K6N9Q2T5W8Z1C4E7GH"
       },
-      ConfigEncrypted: {
-        type: "object",
-        description:
-          "A configuration sealed to the instance's public key; `spec.data` decrypts to a `ConfigV1`.",
-        required: ["version", "kind", "metadata", "spec"],
-        properties: {
-          version: { type: "string", const: "config.databack.io/v1" },
-          kind: { type: "string", const: "encrypted" },
-          metadata: { $ref: "#/components/schemas/ConfigMetadata" },
-          spec: { $ref: "#/components/schemas/EncryptedSpec" },
+      "IfNoneMatch": {
+        "name": "If-None-Match",
+        "in": "header",
+        "required": false,
+        "description": "The \`ETag\` of the copy the agent holds (or a comma-separated list of tags). When it matches the representation \`Accept\` selects, the answer is 304 without a body.",
+        "schema": {
+          "type": "string",
+          "maxLength": 1024
         },
+        "example": "\\"c1-5f0e9a4b7d2c\\""
       },
-      ConfigMetadata: {
-        type: "object",
-        properties: {
-          name: { type: "string", description: "Name of the config." },
-          description: { type: "string" },
-          digest: { type: "string", description: "SHA-256 digest of the config, optional." },
+      "Wait": {
+        "name": "wait",
+        "in": "query",
+        "required": false,
+        "description": "Seconds to hold the request while no job is queued (long poll). 0 answers at once.",
+        "schema": {
+          "type": "integer",
+          "minimum": 0,
+          "maximum": 60,
+          "default": 0
         },
+        "example": 30
       },
-      LocalSpec: {
-        type: "object",
-        description: "What to back up, when, where to, and where to report.",
-        properties: {
-          database: { $ref: "#/components/schemas/Database" },
-          dump: { $ref: "#/components/schemas/Dump" },
-          targets: {
-            type: "object",
-            description: "Named targets, referenced by name from `dump.targets`.",
-            additionalProperties: { $ref: "#/components/schemas/Target" },
-          },
-          telemetry: { $ref: "#/components/schemas/TelemetrySpec" },
-          prune: { $ref: "#/components/schemas/Prune" },
-          restore: { $ref: "#/components/schemas/RestoreScripts" },
-          logging: {
-            type: "string",
-            description: "Log level.",
-            enum: ["trace", "debug", "info", "warn", "error"],
-          },
+      "IdempotencyKey": {
+        "name": "Idempotency-Key",
+        "in": "header",
+        "required": false,
+        "description": "A key unique to one logical submission (a UUID, say). A request repeating a key already stored for this instance, with the same body, is answered from the first request's result and stores nothing; the same key with a different body is 409.",
+        "schema": {
+          "type": "string",
+          "minLength": 1,
+          "maxLength": 255,
+          "pattern": "^[\\\\x21-\\\\x7E]+$"
         },
-      },
-      Database: {
-        type: "object",
-        properties: {
-          server: {
-            type: "string",
-            description: "Host name (or `host:port`) of the database server.",
-          },
-          port: { type: "integer", description: "Port; overrides a port in `server`." },
-          credentials: { $ref: "#/components/schemas/DatabaseCredentials" },
+        "example": "0b8f3c62-5d1e-4a8b-9f47-2c6d1e0a9b35"
+      }
+    },
+    "headers": {
+      "ETag": {
+        "description": "Strong validator of the representation served (it differs between media type versions). Send it back in \`If-None-Match\`.",
+        "schema": {
+          "type": "string",
+          "pattern": "^\\"[\\\\x21\\\\x23-\\\\x7E]+\\"$"
         },
+        "example": "\\"c1-5f0e9a4b7d2c\\""
       },
-      DatabaseCredentials: {
-        type: "object",
-        description:
-          "Database credentials. Served only to the agent that needs them (`Cache-Control: no-store`), never logged.",
-        properties: { username: { type: "string" }, password: { type: "string" } },
+      "CacheControlNoStore": {
+        "description": "\`no-store\`: the body carries secrets (credentials or tokens) that no shared or private HTTP cache may keep.",
+        "schema": {
+          "type": "string",
+          "const": "no-store"
+        }
       },
-      Dump: {
-        type: "object",
-        properties: {
-          include: {
-            type: "array",
-            description: "Databases to back up; all when absent.",
-            items: { type: "string" },
-          },
-          exclude: {
-            type: "array",
-            description: "Databases to leave out.",
-            items: { type: "string" },
-          },
-          safechars: {
-            type: "boolean",
-            description: "Use only safe characters in backup file names.",
-          },
-          noDatabaseName: {
-            type: "boolean",
-            description:
-              "Leave the database name out of the dump (restore into a chosen database).",
-          },
-          skipExtendedInsert: {
-            type: "boolean",
-            description: "One INSERT per row instead of extended inserts.",
-          },
-          schedule: { $ref: "#/components/schemas/Schedule" },
-          compression: {
-            type: "string",
-            description: "Compression algorithm, e.g. `gzip`, `bzip2` or `none`.",
-          },
-          compact: { type: "boolean" },
-          triggers: { type: "boolean" },
-          routines: { type: "boolean", description: "Include functions and procedures." },
-          maxAllowedPacket: { type: "integer" },
-          filenamePattern: {
-            type: "string",
-            description:
-              "Pattern of backup file names, e.g. `db_backup_{{ .now }}.{{ .compression }}`.",
-          },
-          encryption: { $ref: "#/components/schemas/DumpEncryption" },
-          targets: {
-            type: "array",
-            description: "Names of entries of `spec.targets` to send each backup to.",
-            items: { type: "string" },
-          },
-          parallelism: { type: "integer" },
-          scripts: { $ref: "#/components/schemas/DumpScripts" },
+      "VaryAccept": {
+        "description": "The representation depends on \`Accept\`.",
+        "schema": {
+          "type": "string",
+          "const": "Accept"
+        }
+      },
+      "Location": {
+        "description": "The URL of the created resource.",
+        "schema": {
+          "type": "string",
+          "format": "uri-reference"
         },
+        "example": "/engines/telemetry/inst-7f3a/log/log_01JDA7C1V6N3Q9T2R5Y8W4K0MB"
       },
-      Schedule: {
-        type: "object",
-        description:
-          "When to run: a cron expression, or a frequency in minutes starting `begin` minutes from start. v1 has no time zone; the agent's local zone applies.",
-        properties: {
-          cron: { type: "string" },
-          frequency: { type: "integer", description: "Minutes between runs." },
-          begin: { type: "integer", description: "Minutes from start until the first run." },
-          once: { type: "boolean", description: "Run once, then stop." },
+      "RetryAfter": {
+        "description": "Seconds to wait before retrying.",
+        "schema": {
+          "type": "integer",
+          "minimum": 0
         },
+        "example": 5
+      }
+    },
+    "responses": {
+      "MovedPermanently": {
+        "description": "This server knows the route but another endpoint serves it (see the endpoint map). Re-send the same request, same method and body, to \`Location\`.",
+        "headers": {
+          "Location": {
+            "description": "The same route on the endpoint that serves it.",
+            "schema": {
+              "type": "string",
+              "format": "uri"
+            },
+            "example": "https://reporting.controller.example:8443/engines/telemetry/inst-7f3a/log"
+          }
+        }
       },
-      DumpScripts: {
-        type: "object",
-        properties: {
-          preBackup: {
-            type: "string",
-            description: "Directory of scripts to run before a backup.",
-          },
-          postBackup: {
-            type: "string",
-            description: "Directory of scripts to run after a backup.",
-          },
+      "ServiceNotEnabled": {
+        "description": "The credentials are valid, but this service (orchestration or reporting) is not enabled for this agent.",
+        "content": {
+          "application/json": {
+            "schema": {
+              "$ref": "#/components/schemas/ErrorEnvelope"
+            },
+            "examples": {
+              "reporting": {
+                "summary": "Reporting (telemetry) is not enabled",
+                "value": {
+                  "schema": "stowage.v1",
+                  "error": {
+                    "code": "authz.denied",
+                    "message": "Reporting is not enabled for this agent.",
+                    "subject": {
+                      "instance": "inst-7f3a",
+                      "service": "reporting"
+                    },
+                    "request_id": "01HZX3J8Q0W2T6G4Y5B7N9C1DE"
+                  }
+                }
+              },
+              "orchestration": {
+                "summary": "Orchestration (config and jobs) is not enabled",
+                "value": {
+                  "schema": "stowage.v1",
+                  "error": {
+                    "code": "authz.denied",
+                    "message": "Orchestration is not enabled for this agent.",
+                    "subject": {
+                      "instance": "inst-7f3a",
+                      "service": "orchestration"
+                    },
+                    "request_id": "01HZX3J8Q0W2T6G4Y5B7N9C1DE"
+                  }
+                }
+              }
+            }
+          }
+        }
+      },
+      "JobConflict": {
+        "description": "The job is no longer this agent's to work on: it was cancelled, finished differently, or its lease passed to another attempt. Stop working on it.",
+        "content": {
+          "application/json": {
+            "schema": {
+              "$ref": "#/components/schemas/ErrorEnvelope"
+            },
+            "example": {
+              "schema": "stowage.v1",
+              "error": {
+                "code": "resource.conflict",
+                "message": "The job was cancelled.",
+                "subject": {
+                  "job": "job_01JDA8F3K6N9Q2T5W8Z1C4E7GH",
+                  "state": "cancelled"
+                },
+                "suggestion": {
+                  "human": "Stop the job, clean up partial output, and claim the next one."
+                },
+                "request_id": "01HZX3J8Q0W2T6G4Y5B7N9C1DE"
+              }
+            }
+          }
+        }
+      },
+      "BadRequest": {
+        "description": "The request does not match the contract; \`details\` lists every problem.",
+        "content": {
+          "application/json": {
+            "schema": {
+              "$ref": "#/components/schemas/ErrorEnvelope"
+            },
+            "example": {
+              "schema": "stowage.v1",
+              "error": {
+                "code": "request.invalid",
+                "message": "The request does not match the API contract.",
+                "details": [
+                  {
+                    "path": "/query/limit",
+                    "message": "must be <= 1000"
+                  }
+                ],
+                "request_id": "01HZX3J8Q0W2T6G4Y5B7N9C1DE"
+              }
+            }
+          }
+        }
+      },
+      "NotAcceptable": {
+        "description": "None of the media types in \`Accept\` can be served.",
+        "content": {
+          "application/json": {
+            "schema": {
+              "$ref": "#/components/schemas/ErrorEnvelope"
+            },
+            "example": {
+              "schema": "stowage.v1",
+              "error": {
+                "code": "request.not_acceptable",
+                "message": "None of the accepted media types can be served.",
+                "suggestion": {
+                  "human": "Ask for application/vnd.stowage.agent-config.v2+json."
+                },
+                "request_id": "01HZX3J8Q0W2T6G4Y5B7N9C1DE"
+              }
+            }
+          }
+        }
+      },
+      "Gone": {
+        "description": "A route of the API that this server does not implement.",
+        "content": {
+          "application/json": {
+            "schema": {
+              "$ref": "#/components/schemas/ErrorEnvelope"
+            },
+            "example": {
+              "schema": "stowage.v1",
+              "error": {
+                "code": "resource.gone",
+                "message": "This server does not implement this operation.",
+                "request_id": "01HZX3J8Q0W2T6G4Y5B7N9C1DE"
+              }
+            }
+          }
+        }
+      },
+      "InternalError": {
+        "description": "An unexpected failure; the log has the details under the request id.",
+        "content": {
+          "application/json": {
+            "schema": {
+              "$ref": "#/components/schemas/ErrorEnvelope"
+            },
+            "example": {
+              "schema": "stowage.v1",
+              "error": {
+                "code": "internal",
+                "message": "An internal error occurred.",
+                "request_id": "01HZX3J8Q0W2T6G4Y5B7N9C1DE"
+              }
+            }
+          }
+        }
+      },
+      "ServiceUnavailable": {
+        "description": "Storage or a dependency is unavailable; retry later.",
+        "headers": {
+          "Retry-After": {
+            "$ref": "#/components/headers/RetryAfter"
+          }
         },
+        "content": {
+          "application/json": {
+            "schema": {
+              "$ref": "#/components/schemas/ErrorEnvelope"
+            },
+            "example": {
+              "schema": "stowage.v1",
+              "error": {
+                "code": "storage.unavailable",
+                "message": "The store is not writable.",
+                "request_id": "01HZX3J8Q0W2T6G4Y5B7N9C1DE"
+              }
+            }
+          }
+        }
       },
-      DumpEncryption: {
-        type: "object",
-        properties: {
-          algorithm: {
-            type: "string",
-            enum: [
+      "Unauthorized": {
+        "description": "No credentials, or credentials that are not valid.",
+        "content": {
+          "application/json": {
+            "schema": {
+              "$ref": "#/components/schemas/ErrorEnvelope"
+            },
+            "example": {
+              "schema": "stowage.v1",
+              "error": {
+                "code": "auth.required",
+                "message": "This operation needs credentials.",
+                "request_id": "01HZX3J8Q0W2T6G4Y5B7N9C1DE"
+              }
+            }
+          }
+        }
+      },
+      "Conflict": {
+        "description": "The request conflicts with the resource's current state.",
+        "content": {
+          "application/json": {
+            "schema": {
+              "$ref": "#/components/schemas/ErrorEnvelope"
+            },
+            "example": {
+              "schema": "stowage.v1",
+              "error": {
+                "code": "resource.conflict",
+                "message": "The resource is in a state that does not allow this.",
+                "request_id": "01HZX3J8Q0W2T6G4Y5B7N9C1DE"
+              }
+            }
+          }
+        }
+      },
+      "PayloadTooLarge": {
+        "description": "The request body is over the configured limit; nothing was stored.",
+        "content": {
+          "application/json": {
+            "schema": {
+              "$ref": "#/components/schemas/ErrorEnvelope"
+            },
+            "example": {
+              "schema": "stowage.v1",
+              "error": {
+                "code": "request.too_large",
+                "message": "The request body is over the limit of 10485760 bytes.",
+                "request_id": "01HZX3J8Q0W2T6G4Y5B7N9C1DE"
+              }
+            }
+          }
+        }
+      },
+      "UnsupportedMediaType": {
+        "description": "The request body's \`Content-Type\` is not one this operation takes.",
+        "content": {
+          "application/json": {
+            "schema": {
+              "$ref": "#/components/schemas/ErrorEnvelope"
+            },
+            "example": {
+              "schema": "stowage.v1",
+              "error": {
+                "code": "request.unsupported_media_type",
+                "message": "Content-Type text/plain is not accepted here.",
+                "request_id": "01HZX3J8Q0W2T6G4Y5B7N9C1DE"
+              }
+            }
+          }
+        }
+      },
+      "TooManyRequests": {
+        "description": "Over a rate or job limit; retry after \`Retry-After\` seconds.",
+        "headers": {
+          "Retry-After": {
+            "$ref": "#/components/headers/RetryAfter"
+          }
+        },
+        "content": {
+          "application/json": {
+            "schema": {
+              "$ref": "#/components/schemas/ErrorEnvelope"
+            },
+            "example": {
+              "schema": "stowage.v1",
+              "error": {
+                "code": "rate.limited",
+                "message": "The deployment already has 10 queued or running jobs.",
+                "request_id": "01HZX3J8Q0W2T6G4Y5B7N9C1DE"
+              }
+            }
+          }
+        }
+      },
+      "NotFound": {
+        "description": "No such resource, or one the caller may not see.",
+        "content": {
+          "application/json": {
+            "schema": {
+              "$ref": "#/components/schemas/ErrorEnvelope"
+            },
+            "example": {
+              "schema": "stowage.v1",
+              "error": {
+                "code": "resource.not_found",
+                "message": "No such resource.",
+                "request_id": "01HZX3J8Q0W2T6G4Y5B7N9C1DE"
+              }
+            }
+          }
+        }
+      }
+    },
+    "examples": {
+      "ConfigV1Local": {
+        "summary": "A \`kind: local\` config rendered for mysql-backup",
+        "value": {
+          "version": "config.databack.io/v1",
+          "kind": "local",
+          "metadata": {
+            "name": "orders-db",
+            "description": "Nightly dump of the orders database",
+            "digest": "sha256:4f1c0a9d2b7e3f56a8c1d0e9b2a7f6c5d4e3b2a1f0e9d8c7b6a5f4e3d2c1b0a9"
+          },
+          "spec": {
+            "logging": "info",
+            "database": {
+              "server": "db.internal",
+              "port": 3306,
+              "credentials": {
+                "username": "backup",
+                "password": "s3cret-db-pass"
+              }
+            },
+            "dump": {
+              "include": [
+                "orders",
+                "customers"
+              ],
+              "schedule": {
+                "cron": "15 1 * * *"
+              },
+              "compression": "gzip",
+              "routines": true,
+              "triggers": true,
+              "targets": [
+                "primary",
+                "offsite"
+              ],
+              "scripts": {
+                "preBackup": "/etc/backup/pre.d"
+              }
+            },
+            "prune": {
+              "retention": "30d"
+            },
+            "targets": {
+              "primary": {
+                "type": "file",
+                "url": "file:///var/backups/orders"
+              },
+              "offsite": {
+                "type": "s3",
+                "url": "s3://backups-bucket/orders",
+                "spec": {
+                  "region": "eu-west-1",
+                  "accessKeyID": "AKIAEXAMPLEKEY",
+                  "secretAccessKey": "example-secret-access-key"
+                }
+              }
+            },
+            "telemetry": {
+              "url": "https://controller.example:8443/engines/telemetry/inst-7f3a",
+              "credentials": "BwMqVfr1myxqX8tikIPYCyNtpHgMLIg/2nUE+pLQnTE=",
+              "certificates": [
+                "sha256:69729b8e15a86efc177a57afb7171dfc64add28c2fca8cf1507e34453ccb1470"
+              ],
+              "bufferSize": 100
+            }
+          }
+        }
+      },
+      "ConfigV1Encrypted": {
+        "summary": "A \`kind: encrypted\` config, sealed to the instance's key",
+        "value": {
+          "version": "config.databack.io/v1",
+          "kind": "encrypted",
+          "metadata": {
+            "name": "orders-db"
+          },
+          "spec": {
+            "algorithm": "aes256-gcm",
+            "recipientPublicKey": "9gKh0k4zS8b2nq1p0u6xv3Jm5rT7wYc2eL8dF4aH1sQ=",
+            "senderPublicKey": "Y87rrAmdiFMzbEGbuGU/Dftaw4zj9YRnTk2BAaCPlbQ=",
+            "data": "bm9uY2UxMjM0NTY3OGNpcGhlcnRleHQtb2YtYS15YW1sLWNvbmZpZw=="
+          }
+        }
+      },
+      "ConfigV2": {
+        "summary": "Two deployments for a stowage agent",
+        "value": {
+          "version": "config.stowage.io/v2",
+          "instance": "inst-7f3a",
+          "generated_at": "2025-11-26T06:55:00Z",
+          "metadata": {
+            "name": "db-backup-01",
+            "description": "Backups of the orders stack"
+          },
+          "logging": "info",
+          "telemetry": {
+            "logs": true,
+            "events": true,
+            "traces": false
+          },
+          "jobs": {
+            "enabled": true,
+            "wait_seconds": 30,
+            "retry_interval_seconds": 15,
+            "max_concurrent": 1,
+            "lease_seconds": 90
+          },
+          "deployments": [
+            {
+              "name": "orders-db",
+              "kind": "mysql",
+              "connection": {
+                "host": "db.internal",
+                "port": 3306,
+                "username": "backup",
+                "password": "s3cret-db-pass",
+                "databases": {
+                  "include": [
+                    "orders",
+                    "customers"
+                  ]
+                },
+                "tls": "verify-identity"
+              },
+              "schedules": [
+                {
+                  "cron": "15 1 * * *",
+                  "time_zone": "Europe/Berlin"
+                },
+                {
+                  "cron": "0 */6 * * *",
+                  "time_zone": "UTC"
+                }
+              ],
+              "targets": [
+                {
+                  "type": "file",
+                  "name": "primary",
+                  "path": "/var/backups/orders"
+                },
+                {
+                  "type": "s3",
+                  "name": "offsite",
+                  "bucket": "backups-bucket",
+                  "prefix": "orders/",
+                  "region": "eu-west-1",
+                  "access_key_id": "AKIAEXAMPLEKEY",
+                  "secret_access_key": "example-secret-access-key"
+                }
+              ],
+              "retention": {
+                "keep_last": 3,
+                "keep_daily": 7,
+                "keep_weekly": 4,
+                "keep_monthly": 12
+              },
+              "compression": {
+                "algorithm": "gzip",
+                "level": 6
+              },
+              "encryption": {
+                "algorithm": "aes-256-gcm",
+                "key_ref": "file:/etc/stowage/keys/orders-db.key"
+              },
+              "scripts": {
+                "pre_backup": [
+                  "/etc/stowage/hooks/orders-db/pre-backup.sh"
+                ],
+                "post_backup": [
+                  "/etc/stowage/hooks/orders-db/post-backup.sh"
+                ],
+                "timeout_seconds": 300
+              }
+            },
+            {
+              "name": "app-state",
+              "kind": "sqlite",
+              "connection": {
+                "path": "/var/lib/app/state.db"
+              },
+              "schedules": [
+                {
+                  "cron": "*/30 * * * *",
+                  "time_zone": "UTC"
+                }
+              ],
+              "targets": [
+                {
+                  "type": "file",
+                  "name": "primary",
+                  "path": "/var/backups/app-state"
+                }
+              ],
+              "retention": {
+                "keep_last": 48
+              },
+              "compression": {
+                "algorithm": "gzip"
+              }
+            }
+          ]
+        }
+      }
+    },
+    "schemas": {
+      "ErrorEnvelope": {
+        "type": "object",
+        "description": "The body of every 4xx and 5xx answer of a stowage API.",
+        "required": [
+          "schema",
+          "error"
+        ],
+        "properties": {
+          "schema": {
+            "type": "string",
+            "const": "stowage.v1"
+          },
+          "error": {
+            "$ref": "#/components/schemas/Error"
+          }
+        }
+      },
+      "InstanceId": {
+        "type": "string",
+        "description": "An agent's instance id, opaque, assigned at enrollment.",
+        "minLength": 1,
+        "maxLength": 128,
+        "pattern": "^[A-Za-z0-9][A-Za-z0-9._-]*$",
+        "examples": [
+          "inst-7f3a"
+        ]
+      },
+      "EndpointMap": {
+        "type": "object",
+        "description": "Where each part of the agent API lives. The URLs may all point at one server or at\\nseveral; the routes of the API are the same everywhere (\`<orchestration>/config/{instance}\`,\\n\`<reporting>/telemetry/{instance}/log\`, ...).\\n",
+        "required": [
+          "orchestration",
+          "reporting",
+          "token",
+          "jwks"
+        ],
+        "properties": {
+          "orchestration": {
+            "type": "string",
+            "format": "uri",
+            "description": "Base URL of the config and jobs routes (ends in \`/engines\`)."
+          },
+          "reporting": {
+            "type": "string",
+            "format": "uri",
+            "description": "Base URL of the telemetry routes (ends in \`/engines\`)."
+          },
+          "token": {
+            "type": "string",
+            "format": "uri",
+            "description": "The token endpoint; also the exact \`aud\` of client assertions."
+          },
+          "jwks": {
+            "type": "string",
+            "format": "uri",
+            "description": "The controller's token signing keys."
+          },
+          "enroll": {
+            "type": "string",
+            "format": "uri",
+            "description": "The enrollment endpoint, when this controller enrolls agents."
+          }
+        }
+      },
+      "Discovery": {
+        "type": "object",
+        "required": [
+          "endpoints",
+          "authentication"
+        ],
+        "properties": {
+          "endpoints": {
+            "$ref": "#/components/schemas/EndpointMap"
+          },
+          "authentication": {
+            "type": "object",
+            "description": "How agents authenticate to this controller.",
+            "required": [
+              "methods",
+              "assertion_signing_alg_values",
+              "assertion_max_lifetime_seconds"
+            ],
+            "properties": {
+              "methods": {
+                "type": "array",
+                "description": "\`client_assertion\`: RFC 7523 client credentials at the token endpoint; \`mtls\`: TLS client certificates.",
+                "items": {
+                  "type": "string",
+                  "enum": [
+                    "client_assertion",
+                    "mtls"
+                  ]
+                }
+              },
+              "assertion_signing_alg_values": {
+                "type": "array",
+                "description": "Algorithms accepted for client assertions; ES256 only.",
+                "items": {
+                  "type": "string",
+                  "const": "ES256"
+                }
+              },
+              "assertion_max_lifetime_seconds": {
+                "type": "integer",
+                "description": "The largest \`exp - iat\` accepted in a client assertion.",
+                "minimum": 1,
+                "maximum": 300
+              },
+              "access_token_lifetime_seconds": {
+                "type": "integer",
+                "description": "The lifetime of the access tokens this controller issues.",
+                "minimum": 1
+              }
+            }
+          },
+          "config_media_types": {
+            "type": "array",
+            "description": "The config versions this controller serves.",
+            "items": {
+              "type": "string"
+            }
+          }
+        }
+      },
+      "EcPublicJwk": {
+        "type": "object",
+        "description": "An ECDSA P-256 public key as a JWK (RFC 7517, RFC 7518 6.2). A key carrying the private\\nparameter \`d\` is refused (400): the private key never leaves the agent.\\n",
+        "required": [
+          "kty",
+          "crv",
+          "x",
+          "y"
+        ],
+        "properties": {
+          "kty": {
+            "type": "string",
+            "const": "EC"
+          },
+          "crv": {
+            "type": "string",
+            "const": "P-256"
+          },
+          "x": {
+            "type": "string",
+            "description": "The x coordinate, base64url without padding (32 bytes).",
+            "pattern": "^[A-Za-z0-9_-]{43}$"
+          },
+          "y": {
+            "type": "string",
+            "description": "The y coordinate, base64url without padding (32 bytes).",
+            "pattern": "^[A-Za-z0-9_-]{43}$"
+          },
+          "kid": {
+            "type": "string",
+            "description": "Key id."
+          },
+          "use": {
+            "type": "string",
+            "const": "sig"
+          },
+          "alg": {
+            "type": "string",
+            "const": "ES256"
+          }
+        }
+      },
+      "JwkSet": {
+        "type": "object",
+        "required": [
+          "keys"
+        ],
+        "properties": {
+          "keys": {
+            "type": "array",
+            "minItems": 1,
+            "items": {
+              "allOf": [
+                {
+                  "$ref": "#/components/schemas/EcPublicJwk"
+                },
+                {
+                  "type": "object",
+                  "required": [
+                    "kid"
+                  ]
+                }
+              ]
+            }
+          }
+        }
+      },
+      "EnrollmentRequest": {
+        "type": "object",
+        "required": [
+          "enrollment_token",
+          "public_key"
+        ],
+        "properties": {
+          "enrollment_token": {
+            "type": "string",
+            "description": "The one-time enrollment token an operator created. Spent by this call.",
+            "minLength": 1,
+            "maxLength": 512
+          },
+          "public_key": {
+            "description": "The agent's ECDSA P-256 public key: a JWK, or a PEM \`PUBLIC KEY\` (SubjectPublicKeyInfo). Nothing but P-256 is accepted.",
+            "oneOf": [
+              {
+                "$ref": "#/components/schemas/EcPublicJwk"
+              },
+              {
+                "type": "string",
+                "description": "PEM-encoded SubjectPublicKeyInfo.",
+                "pattern": "^-----BEGIN PUBLIC KEY-----\\\\r?\\\\n[A-Za-z0-9+/=\\\\r\\\\n]+-----END PUBLIC KEY-----\\\\r?\\\\n?$"
+              }
+            ]
+          },
+          "hostname": {
+            "type": "string",
+            "description": "The agent host's name, shown to operators.",
+            "maxLength": 255
+          },
+          "agent_version": {
+            "type": "string",
+            "description": "The agent's product and version, shown to operators.",
+            "maxLength": 128
+          }
+        }
+      },
+      "Enrollment": {
+        "type": "object",
+        "required": [
+          "instance",
+          "key_thumbprint",
+          "enrolled_at",
+          "endpoints"
+        ],
+        "properties": {
+          "instance": {
+            "$ref": "#/components/schemas/InstanceId"
+          },
+          "key_thumbprint": {
+            "type": "string",
+            "description": "RFC 7638 SHA-256 thumbprint of the enrolled key (base64url); use it as the \`kid\` of client assertions.",
+            "pattern": "^[A-Za-z0-9_-]{43}$"
+          },
+          "enrolled_at": {
+            "type": "string",
+            "format": "date-time"
+          },
+          "endpoints": {
+            "$ref": "#/components/schemas/EndpointMap"
+          }
+        }
+      },
+      "TokenRequest": {
+        "type": "object",
+        "description": "The form fields of an RFC 7523 client credentials request.",
+        "required": [
+          "grant_type",
+          "client_assertion_type",
+          "client_assertion"
+        ],
+        "properties": {
+          "grant_type": {
+            "type": "string",
+            "const": "client_credentials"
+          },
+          "client_assertion_type": {
+            "type": "string",
+            "const": "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+          },
+          "client_assertion": {
+            "type": "string",
+            "description": "A compact JWS (ES256) signed with the agent's enrolled key; claims \`iss\` = \`sub\` = instance id, \`aud\` = the token URL, \`iat\`, \`exp\` (at most 5 minutes after \`iat\`) and a never reused \`jti\`.",
+            "maxLength": 4096,
+            "pattern": "^[A-Za-z0-9_-]+\\\\.[A-Za-z0-9_-]+\\\\.[A-Za-z0-9_-]+$"
+          },
+          "client_id": {
+            "type": "string",
+            "description": "Optional; when present it must equal the assertion's \`sub\`."
+          },
+          "scope": {
+            "type": "string",
+            "description": "Ignored; the token's scope is the agent itself."
+          }
+        }
+      },
+      "TokenResponse": {
+        "type": "object",
+        "required": [
+          "access_token",
+          "token_type",
+          "expires_in",
+          "endpoints"
+        ],
+        "properties": {
+          "access_token": {
+            "type": "string",
+            "description": "An ES256 JWT for the \`jwt\` scheme. A secret."
+          },
+          "token_type": {
+            "type": "string",
+            "const": "Bearer"
+          },
+          "expires_in": {
+            "type": "integer",
+            "description": "Seconds until the token expires.",
+            "minimum": 1
+          },
+          "endpoints": {
+            "$ref": "#/components/schemas/EndpointMap"
+          }
+        }
+      },
+      "ConfigV1": {
+        "description": "The databacker \`Config\` document (\`config.databack.io/v1\`), served as\\n\`application/vnd.stowage.agent-config.v1+json\` and its aliases. \`kind\` selects what\\n\`spec\` holds. Every document the databacker reference schema accepts is accepted here;\\nunknown properties are allowed throughout v1, so newer databacker fields pass through.\\n",
+        "oneOf": [
+          {
+            "$ref": "#/components/schemas/ConfigLocal"
+          },
+          {
+            "$ref": "#/components/schemas/ConfigRemote"
+          },
+          {
+            "$ref": "#/components/schemas/ConfigEncrypted"
+          }
+        ],
+        "discriminator": {
+          "propertyName": "kind",
+          "mapping": {
+            "local": "#/components/schemas/ConfigLocal",
+            "remote": "#/components/schemas/ConfigRemote",
+            "encrypted": "#/components/schemas/ConfigEncrypted"
+          }
+        }
+      },
+      "ConfigLocal": {
+        "type": "object",
+        "description": "A complete configuration, in \`spec\`.",
+        "required": [
+          "version",
+          "kind",
+          "metadata",
+          "spec"
+        ],
+        "properties": {
+          "version": {
+            "type": "string",
+            "const": "config.databack.io/v1"
+          },
+          "kind": {
+            "type": "string",
+            "const": "local"
+          },
+          "metadata": {
+            "$ref": "#/components/schemas/ConfigMetadata"
+          },
+          "spec": {
+            "$ref": "#/components/schemas/LocalSpec"
+          }
+        }
+      },
+      "ConfigRemote": {
+        "type": "object",
+        "description": "A bootstrap document: where to fetch the real configuration and with which credentials. The control API hands it out for mysql-backup; the config route serves it only if asked.",
+        "required": [
+          "version",
+          "kind",
+          "metadata",
+          "spec"
+        ],
+        "properties": {
+          "version": {
+            "type": "string",
+            "const": "config.databack.io/v1"
+          },
+          "kind": {
+            "type": "string",
+            "const": "remote"
+          },
+          "metadata": {
+            "$ref": "#/components/schemas/ConfigMetadata"
+          },
+          "spec": {
+            "$ref": "#/components/schemas/RemoteSpec"
+          }
+        }
+      },
+      "ConfigEncrypted": {
+        "type": "object",
+        "description": "A configuration sealed to the instance's public key; \`spec.data\` decrypts to a \`ConfigV1\`.",
+        "required": [
+          "version",
+          "kind",
+          "metadata",
+          "spec"
+        ],
+        "properties": {
+          "version": {
+            "type": "string",
+            "const": "config.databack.io/v1"
+          },
+          "kind": {
+            "type": "string",
+            "const": "encrypted"
+          },
+          "metadata": {
+            "$ref": "#/components/schemas/ConfigMetadata"
+          },
+          "spec": {
+            "$ref": "#/components/schemas/EncryptedSpec"
+          }
+        }
+      },
+      "ConfigMetadata": {
+        "type": "object",
+        "properties": {
+          "name": {
+            "type": "string",
+            "description": "Name of the config."
+          },
+          "description": {
+            "type": "string"
+          },
+          "digest": {
+            "type": "string",
+            "description": "SHA-256 digest of the config, optional."
+          }
+        }
+      },
+      "LocalSpec": {
+        "type": "object",
+        "description": "What to back up, when, where to, and where to report.",
+        "properties": {
+          "database": {
+            "$ref": "#/components/schemas/Database"
+          },
+          "dump": {
+            "$ref": "#/components/schemas/Dump"
+          },
+          "targets": {
+            "type": "object",
+            "description": "Named targets, referenced by name from \`dump.targets\`.",
+            "additionalProperties": {
+              "$ref": "#/components/schemas/Target"
+            }
+          },
+          "telemetry": {
+            "$ref": "#/components/schemas/TelemetrySpec"
+          },
+          "prune": {
+            "$ref": "#/components/schemas/Prune"
+          },
+          "restore": {
+            "$ref": "#/components/schemas/RestoreScripts"
+          },
+          "logging": {
+            "type": "string",
+            "description": "Log level.",
+            "enum": [
+              "trace",
+              "debug",
+              "info",
+              "warn",
+              "error"
+            ]
+          }
+        }
+      },
+      "Database": {
+        "type": "object",
+        "properties": {
+          "server": {
+            "type": "string",
+            "description": "Host name (or \`host:port\`) of the database server."
+          },
+          "port": {
+            "type": "integer",
+            "description": "Port; overrides a port in \`server\`."
+          },
+          "credentials": {
+            "$ref": "#/components/schemas/DatabaseCredentials"
+          }
+        }
+      },
+      "DatabaseCredentials": {
+        "type": "object",
+        "description": "Database credentials. Served only to the agent that needs them (\`Cache-Control: no-store\`), never logged.",
+        "properties": {
+          "username": {
+            "type": "string"
+          },
+          "password": {
+            "type": "string"
+          }
+        }
+      },
+      "Dump": {
+        "type": "object",
+        "properties": {
+          "include": {
+            "type": "array",
+            "description": "Databases to back up; all when absent.",
+            "items": {
+              "type": "string"
+            }
+          },
+          "exclude": {
+            "type": "array",
+            "description": "Databases to leave out.",
+            "items": {
+              "type": "string"
+            }
+          },
+          "safechars": {
+            "type": "boolean",
+            "description": "Use only safe characters in backup file names."
+          },
+          "noDatabaseName": {
+            "type": "boolean",
+            "description": "Leave the database name out of the dump (restore into a chosen database)."
+          },
+          "skipExtendedInsert": {
+            "type": "boolean",
+            "description": "One INSERT per row instead of extended inserts."
+          },
+          "schedule": {
+            "$ref": "#/components/schemas/Schedule"
+          },
+          "compression": {
+            "type": "string",
+            "description": "Compression algorithm, e.g. \`gzip\`, \`bzip2\` or \`none\`."
+          },
+          "compact": {
+            "type": "boolean"
+          },
+          "triggers": {
+            "type": "boolean"
+          },
+          "routines": {
+            "type": "boolean",
+            "description": "Include functions and procedures."
+          },
+          "maxAllowedPacket": {
+            "type": "integer"
+          },
+          "filenamePattern": {
+            "type": "string",
+            "description": "Pattern of backup file names, e.g. \`db_backup_{{ .now }}.{{ .compression }}\`."
+          },
+          "encryption": {
+            "$ref": "#/components/schemas/DumpEncryption"
+          },
+          "targets": {
+            "type": "array",
+            "description": "Names of entries of \`spec.targets\` to send each backup to.",
+            "items": {
+              "type": "string"
+            }
+          },
+          "parallelism": {
+            "type": "integer"
+          },
+          "scripts": {
+            "$ref": "#/components/schemas/DumpScripts"
+          }
+        }
+      },
+      "Schedule": {
+        "type": "object",
+        "description": "When to run: a cron expression, or a frequency in minutes starting \`begin\` minutes from start. v1 has no time zone; the agent's local zone applies.",
+        "properties": {
+          "cron": {
+            "type": "string"
+          },
+          "frequency": {
+            "type": "integer",
+            "description": "Minutes between runs."
+          },
+          "begin": {
+            "type": "integer",
+            "description": "Minutes from start until the first run."
+          },
+          "once": {
+            "type": "boolean",
+            "description": "Run once, then stop."
+          }
+        }
+      },
+      "DumpScripts": {
+        "type": "object",
+        "properties": {
+          "preBackup": {
+            "type": "string",
+            "description": "Directory of scripts to run before a backup."
+          },
+          "postBackup": {
+            "type": "string",
+            "description": "Directory of scripts to run after a backup."
+          }
+        }
+      },
+      "DumpEncryption": {
+        "type": "object",
+        "properties": {
+          "algorithm": {
+            "type": "string",
+            "enum": [
               "aes256-cbc",
               "chacha20-poly1305",
               "smime-aes256-cbc",
               "pbkdf2-aes256-cbc",
-              "age-chacha20-poly1305",
+              "age-chacha20-poly1305"
+            ]
+          },
+          "key": {
+            "type": "string",
+            "description": "Key or certificate, base64, depending on the algorithm. A secret."
+          },
+          "keyPath": {
+            "type": "string",
+            "description": "Path to the key or certificate on the agent."
+          }
+        }
+      },
+      "Prune": {
+        "type": "object",
+        "properties": {
+          "retention": {
+            "type": "string",
+            "description": "Retention, e.g. \`30d\` or \`5c\` (count)."
+          }
+        }
+      },
+      "RestoreScripts": {
+        "type": "object",
+        "properties": {
+          "preRestore": {
+            "type": "string",
+            "description": "Directory of scripts to run before a restore."
+          },
+          "postRestore": {
+            "type": "string",
+            "description": "Directory of scripts to run after a restore."
+          }
+        }
+      },
+      "RemoteSpec": {
+        "type": "object",
+        "description": "A remote server to talk to, and how to trust and authenticate to it.",
+        "properties": {
+          "url": {
+            "type": "string",
+            "description": "URL of the remote."
+          },
+          "credentials": {
+            "type": "string",
+            "description": "Base64 32-byte seed from which the agent derives its key (Ed25519 for mTLS). A secret."
+          },
+          "certificates": {
+            "type": "array",
+            "description": "Pinned fingerprints of the server certificate or a certificate of its chain, as \`<hash>:<hex>\`, e.g. \`sha256:6972...\`.",
+            "items": {
+              "type": "string"
+            }
+          }
+        }
+      },
+      "TelemetrySpec": {
+        "type": "object",
+        "description": "Where to send OTLP traces, with the same trust and credentials as \`RemoteSpec\`.",
+        "properties": {
+          "url": {
+            "type": "string"
+          },
+          "credentials": {
+            "type": "string",
+            "description": "Base64 32-byte seed, as in \`RemoteSpec\`. A secret."
+          },
+          "certificates": {
+            "type": "array",
+            "items": {
+              "type": "string"
+            }
+          },
+          "bufferSize": {
+            "type": "integer",
+            "description": "Telemetry buffer size in bytes."
+          }
+        }
+      },
+      "EncryptedSpec": {
+        "type": "object",
+        "properties": {
+          "algorithm": {
+            "type": "string",
+            "enum": [
+              "aes256-gcm",
+              "chacha20-poly1305"
+            ]
+          },
+          "recipientPublicKey": {
+            "type": "string",
+            "description": "The instance's public key, base64."
+          },
+          "senderPublicKey": {
+            "type": "string",
+            "description": "The controller's public key, base64."
+          },
+          "data": {
+            "type": "string",
+            "description": "The encrypted \`ConfigV1\`, base64."
+          }
+        }
+      },
+      "Target": {
+        "description": "A named backup target; \`type\` selects what \`spec\` holds.",
+        "oneOf": [
+          {
+            "$ref": "#/components/schemas/TargetS3"
+          },
+          {
+            "$ref": "#/components/schemas/TargetSMB"
+          },
+          {
+            "$ref": "#/components/schemas/TargetFile"
+          }
+        ],
+        "discriminator": {
+          "propertyName": "type",
+          "mapping": {
+            "s3": "#/components/schemas/TargetS3",
+            "smb": "#/components/schemas/TargetSMB",
+            "file": "#/components/schemas/TargetFile"
+          }
+        }
+      },
+      "TargetS3": {
+        "type": "object",
+        "required": [
+          "type",
+          "url"
+        ],
+        "properties": {
+          "type": {
+            "type": "string",
+            "const": "s3"
+          },
+          "url": {
+            "type": "string",
+            "description": "\`s3://bucket/path\`."
+          },
+          "spec": {
+            "$ref": "#/components/schemas/S3Spec"
+          }
+        }
+      },
+      "TargetSMB": {
+        "type": "object",
+        "required": [
+          "type",
+          "url"
+        ],
+        "properties": {
+          "type": {
+            "type": "string",
+            "const": "smb"
+          },
+          "url": {
+            "type": "string",
+            "description": "\`smb://server[:port]/share/path\`."
+          },
+          "spec": {
+            "$ref": "#/components/schemas/SMBSpec"
+          }
+        }
+      },
+      "TargetFile": {
+        "type": "object",
+        "required": [
+          "type",
+          "url"
+        ],
+        "properties": {
+          "type": {
+            "type": "string",
+            "const": "file"
+          },
+          "url": {
+            "type": "string",
+            "description": "\`file:///path\`, or a plain path."
+          },
+          "spec": {
+            "$ref": "#/components/schemas/FileSpec"
+          }
+        }
+      },
+      "S3Spec": {
+        "type": "object",
+        "properties": {
+          "region": {
+            "type": "string"
+          },
+          "endpoint": {
+            "type": "string",
+            "description": "Endpoint URL, for S3-compatible stores."
+          },
+          "pathStyle": {
+            "type": "boolean",
+            "description": "Path-style instead of virtual-host addressing."
+          },
+          "accessKeyID": {
+            "type": "string"
+          },
+          "secretAccessKey": {
+            "type": "string",
+            "description": "A secret."
+          }
+        }
+      },
+      "SMBSpec": {
+        "type": "object",
+        "properties": {
+          "domain": {
+            "type": "string"
+          },
+          "username": {
+            "type": "string"
+          },
+          "password": {
+            "type": "string",
+            "description": "A secret."
+          }
+        }
+      },
+      "FileSpec": {
+        "type": "object",
+        "description": "No settings.",
+        "properties": {}
+      },
+      "ConfigV2": {
+        "type": "object",
+        "description": "The stowage agent configuration (\`config.stowage.io/v2\`), served as\\n\`application/vnd.stowage.agent-config.v2+json\`: every deployment this agent backs up,\\nwith everything needed to run it. Stricter than v1 (required fields, formats, closed\\nenums), but open to added properties: a newer controller may add fields, and an older\\nagent ignores them, as the databacker versioning rules ask.\\n",
+        "required": [
+          "version",
+          "instance",
+          "generated_at",
+          "deployments",
+          "jobs"
+        ],
+        "properties": {
+          "version": {
+            "type": "string",
+            "const": "config.stowage.io/v2"
+          },
+          "instance": {
+            "$ref": "#/components/schemas/InstanceId"
+          },
+          "generated_at": {
+            "type": "string",
+            "format": "date-time",
+            "description": "When the controller rendered this document."
+          },
+          "metadata": {
+            "$ref": "#/components/schemas/ConfigMetadata"
+          },
+          "logging": {
+            "type": "string",
+            "enum": [
+              "trace",
+              "debug",
+              "info",
+              "warn",
+              "error"
             ],
+            "default": "info"
           },
-          key: {
-            type: "string",
-            description: "Key or certificate, base64, depending on the algorithm. A secret.",
+          "telemetry": {
+            "$ref": "#/components/schemas/TelemetrySettings"
           },
-          keyPath: { type: "string", description: "Path to the key or certificate on the agent." },
-        },
+          "jobs": {
+            "$ref": "#/components/schemas/JobPolling"
+          },
+          "deployments": {
+            "type": "array",
+            "items": {
+              "$ref": "#/components/schemas/Deployment"
+            }
+          }
+        }
       },
-      Prune: {
-        type: "object",
-        properties: {
-          retention: { type: "string", description: "Retention, e.g. `30d` or `5c` (count)." },
-        },
-      },
-      RestoreScripts: {
-        type: "object",
-        properties: {
-          preRestore: {
-            type: "string",
-            description: "Directory of scripts to run before a restore.",
+      "TelemetrySettings": {
+        "type": "object",
+        "description": "What the agent reports, to the reporting URL of the endpoint map.",
+        "properties": {
+          "logs": {
+            "type": "boolean",
+            "default": true
           },
-          postRestore: {
-            type: "string",
-            description: "Directory of scripts to run after a restore.",
+          "events": {
+            "type": "boolean",
+            "default": true
           },
-        },
+          "traces": {
+            "type": "boolean",
+            "default": false
+          }
+        }
       },
-      RemoteSpec: {
-        type: "object",
-        description: "A remote server to talk to, and how to trust and authenticate to it.",
-        properties: {
-          url: { type: "string", description: "URL of the remote." },
-          credentials: {
-            type: "string",
-            description:
-              "Base64 32-byte seed from which the agent derives its key (Ed25519 for mTLS). A secret.",
-          },
-          certificates: {
-            type: "array",
-            description:
-              "Pinned fingerprints of the server certificate or a certificate of its chain, as `<hash>:<hex>`, e.g. `sha256:6972...`.",
-            items: { type: "string" },
-          },
-        },
-      },
-      TelemetrySpec: {
-        type: "object",
-        description:
-          "Where to send OTLP traces, with the same trust and credentials as `RemoteSpec`.",
-        properties: {
-          url: { type: "string" },
-          credentials: {
-            type: "string",
-            description: "Base64 32-byte seed, as in `RemoteSpec`. A secret.",
-          },
-          certificates: { type: "array", items: { type: "string" } },
-          bufferSize: { type: "integer", description: "Telemetry buffer size in bytes." },
-        },
-      },
-      EncryptedSpec: {
-        type: "object",
-        properties: {
-          algorithm: { type: "string", enum: ["aes256-gcm", "chacha20-poly1305"] },
-          recipientPublicKey: { type: "string", description: "The instance's public key, base64." },
-          senderPublicKey: { type: "string", description: "The controller's public key, base64." },
-          data: { type: "string", description: "The encrypted `ConfigV1`, base64." },
-        },
-      },
-      Target: {
-        description: "A named backup target; `type` selects what `spec` holds.",
-        oneOf: [
-          { $ref: "#/components/schemas/TargetS3" },
-          { $ref: "#/components/schemas/TargetSMB" },
-          { $ref: "#/components/schemas/TargetFile" },
+      "JobPolling": {
+        "type": "object",
+        "description": "How the agent claims on-demand jobs.",
+        "required": [
+          "enabled"
         ],
-        discriminator: {
-          propertyName: "type",
-          mapping: {
-            s3: "#/components/schemas/TargetS3",
-            smb: "#/components/schemas/TargetSMB",
-            file: "#/components/schemas/TargetFile",
+        "properties": {
+          "enabled": {
+            "type": "boolean",
+            "description": "Whether to poll \`claimJob\` at all."
           },
-        },
-      },
-      TargetS3: {
-        type: "object",
-        required: ["type", "url"],
-        properties: {
-          type: { type: "string", const: "s3" },
-          url: { type: "string", description: "`s3://bucket/path`." },
-          spec: { $ref: "#/components/schemas/S3Spec" },
-        },
-      },
-      TargetSMB: {
-        type: "object",
-        required: ["type", "url"],
-        properties: {
-          type: { type: "string", const: "smb" },
-          url: { type: "string", description: "`smb://server[:port]/share/path`." },
-          spec: { $ref: "#/components/schemas/SMBSpec" },
-        },
-      },
-      TargetFile: {
-        type: "object",
-        required: ["type", "url"],
-        properties: {
-          type: { type: "string", const: "file" },
-          url: { type: "string", description: "`file:///path`, or a plain path." },
-          spec: { $ref: "#/components/schemas/FileSpec" },
-        },
-      },
-      S3Spec: {
-        type: "object",
-        properties: {
-          region: { type: "string" },
-          endpoint: { type: "string", description: "Endpoint URL, for S3-compatible stores." },
-          pathStyle: {
-            type: "boolean",
-            description: "Path-style instead of virtual-host addressing.",
+          "wait_seconds": {
+            "type": "integer",
+            "description": "The \`wait\` to send with each claim.",
+            "minimum": 0,
+            "maximum": 60,
+            "default": 30
           },
-          accessKeyID: { type: "string" },
-          secretAccessKey: { type: "string", description: "A secret." },
-        },
+          "retry_interval_seconds": {
+            "type": "integer",
+            "description": "Pause after a failed claim before the next one.",
+            "minimum": 1,
+            "default": 15
+          },
+          "max_concurrent": {
+            "type": "integer",
+            "description": "Jobs to run at once; claim only while fewer are running.",
+            "minimum": 1,
+            "default": 1
+          },
+          "lease_seconds": {
+            "type": "integer",
+            "description": "Lease of a claimed job; report progress well within it.",
+            "minimum": 1
+          }
+        }
       },
-      SMBSpec: {
-        type: "object",
-        properties: {
-          domain: { type: "string" },
-          username: { type: "string" },
-          password: { type: "string", description: "A secret." },
-        },
-      },
-      FileSpec: { type: "object", description: "No settings.", properties: {} },
-      ConfigV2: {
-        type: "object",
-        description:
-          "The stowage agent configuration (`config.stowage.io/v2`), served as\n`application/vnd.stowage.agent-config.v2+json`: every deployment this agent backs up,\nwith everything needed to run it. Stricter than v1 (required fields, formats, closed\nenums), but open to added properties: a newer controller may add fields, and an older\nagent ignores them, as the databacker versioning rules ask.\n",
-        required: ["version", "instance", "generated_at", "deployments", "jobs"],
-        properties: {
-          version: { type: "string", const: "config.stowage.io/v2" },
-          instance: { $ref: "#/components/schemas/InstanceId" },
-          generated_at: {
-            type: "string",
-            format: "date-time",
-            description: "When the controller rendered this document.",
+      "Deployment": {
+        "description": "One thing the agent backs up; \`kind\` selects the shape of \`connection\`.",
+        "oneOf": [
+          {
+            "$ref": "#/components/schemas/DeploymentMysql"
           },
-          metadata: { $ref: "#/components/schemas/ConfigMetadata" },
-          logging: {
-            type: "string",
-            enum: ["trace", "debug", "info", "warn", "error"],
-            default: "info",
+          {
+            "$ref": "#/components/schemas/DeploymentPostgres"
           },
-          telemetry: { $ref: "#/components/schemas/TelemetrySettings" },
-          jobs: { $ref: "#/components/schemas/JobPolling" },
-          deployments: { type: "array", items: { $ref: "#/components/schemas/Deployment" } },
-        },
-      },
-      TelemetrySettings: {
-        type: "object",
-        description: "What the agent reports, to the reporting URL of the endpoint map.",
-        properties: {
-          logs: { type: "boolean", default: true },
-          events: { type: "boolean", default: true },
-          traces: { type: "boolean", default: false },
-        },
-      },
-      JobPolling: {
-        type: "object",
-        description: "How the agent claims on-demand jobs.",
-        required: ["enabled"],
-        properties: {
-          enabled: { type: "boolean", description: "Whether to poll `claimJob` at all." },
-          wait_seconds: {
-            type: "integer",
-            description: "The `wait` to send with each claim.",
-            minimum: 0,
-            maximum: 60,
-            default: 30,
+          {
+            "$ref": "#/components/schemas/DeploymentSqlite"
           },
-          retry_interval_seconds: {
-            type: "integer",
-            description: "Pause after a failed claim before the next one.",
-            minimum: 1,
-            default: 15,
-          },
-          max_concurrent: {
-            type: "integer",
-            description: "Jobs to run at once; claim only while fewer are running.",
-            minimum: 1,
-            default: 1,
-          },
-          lease_seconds: {
-            type: "integer",
-            description: "Lease of a claimed job; report progress well within it.",
-            minimum: 1,
-          },
-        },
-      },
-      Deployment: {
-        description: "One thing the agent backs up; `kind` selects the shape of `connection`.",
-        oneOf: [
-          { $ref: "#/components/schemas/DeploymentMysql" },
-          { $ref: "#/components/schemas/DeploymentPostgres" },
-          { $ref: "#/components/schemas/DeploymentSqlite" },
-          { $ref: "#/components/schemas/DeploymentFiles" },
+          {
+            "$ref": "#/components/schemas/DeploymentFiles"
+          }
         ],
-        discriminator: {
-          propertyName: "kind",
-          mapping: {
-            mysql: "#/components/schemas/DeploymentMysql",
-            postgres: "#/components/schemas/DeploymentPostgres",
-            sqlite: "#/components/schemas/DeploymentSqlite",
-            files: "#/components/schemas/DeploymentFiles",
-          },
-        },
+        "discriminator": {
+          "propertyName": "kind",
+          "mapping": {
+            "mysql": "#/components/schemas/DeploymentMysql",
+            "postgres": "#/components/schemas/DeploymentPostgres",
+            "sqlite": "#/components/schemas/DeploymentSqlite",
+            "files": "#/components/schemas/DeploymentFiles"
+          }
+        }
       },
-      DeploymentName: {
-        type: "string",
-        description: "The deployment's name, unique per tenant.",
-        minLength: 1,
-        maxLength: 63,
-        pattern: "^[a-z0-9]([a-z0-9-]*[a-z0-9])?$",
+      "DeploymentName": {
+        "type": "string",
+        "description": "The deployment's name, unique per tenant.",
+        "minLength": 1,
+        "maxLength": 63,
+        "pattern": "^[a-z0-9]([a-z0-9-]*[a-z0-9])?$"
       },
-      DeploymentMysql: {
-        type: "object",
-        description: "A MySQL or MariaDB server, dumped with mariadb-dump or mysqldump.",
-        required: [
+      "DeploymentMysql": {
+        "type": "object",
+        "description": "A MySQL or MariaDB server, dumped with mariadb-dump or mysqldump.",
+        "required": [
           "name",
           "kind",
           "connection",
           "schedules",
           "targets",
           "retention",
-          "compression",
+          "compression"
         ],
-        properties: {
-          name: { $ref: "#/components/schemas/DeploymentName" },
-          kind: { type: "string", const: "mysql" },
-          connection: { $ref: "#/components/schemas/MysqlConnection" },
-          schedules: { type: "array", items: { $ref: "#/components/schemas/CronSchedule" } },
-          targets: { type: "array", minItems: 1, items: { $ref: "#/components/schemas/TargetV2" } },
-          retention: { $ref: "#/components/schemas/RetentionPolicy" },
-          compression: { $ref: "#/components/schemas/Compression" },
-          encryption: { $ref: "#/components/schemas/EncryptionSettings" },
-          scripts: { $ref: "#/components/schemas/Scripts" },
-        },
+        "properties": {
+          "name": {
+            "$ref": "#/components/schemas/DeploymentName"
+          },
+          "kind": {
+            "type": "string",
+            "const": "mysql"
+          },
+          "connection": {
+            "$ref": "#/components/schemas/MysqlConnection"
+          },
+          "schedules": {
+            "type": "array",
+            "items": {
+              "$ref": "#/components/schemas/CronSchedule"
+            }
+          },
+          "targets": {
+            "type": "array",
+            "minItems": 1,
+            "items": {
+              "$ref": "#/components/schemas/TargetV2"
+            }
+          },
+          "retention": {
+            "$ref": "#/components/schemas/RetentionPolicy"
+          },
+          "compression": {
+            "$ref": "#/components/schemas/Compression"
+          },
+          "encryption": {
+            "$ref": "#/components/schemas/EncryptionSettings"
+          },
+          "scripts": {
+            "$ref": "#/components/schemas/Scripts"
+          }
+        }
       },
-      DeploymentPostgres: {
-        type: "object",
-        description: "A PostgreSQL server, dumped with pg_dump.",
-        required: [
+      "DeploymentPostgres": {
+        "type": "object",
+        "description": "A PostgreSQL server, dumped with pg_dump.",
+        "required": [
           "name",
           "kind",
           "connection",
           "schedules",
           "targets",
           "retention",
-          "compression",
+          "compression"
         ],
-        properties: {
-          name: { $ref: "#/components/schemas/DeploymentName" },
-          kind: { type: "string", const: "postgres" },
-          connection: { $ref: "#/components/schemas/PostgresConnection" },
-          schedules: { type: "array", items: { $ref: "#/components/schemas/CronSchedule" } },
-          targets: { type: "array", minItems: 1, items: { $ref: "#/components/schemas/TargetV2" } },
-          retention: { $ref: "#/components/schemas/RetentionPolicy" },
-          compression: { $ref: "#/components/schemas/Compression" },
-          encryption: { $ref: "#/components/schemas/EncryptionSettings" },
-          scripts: { $ref: "#/components/schemas/Scripts" },
-        },
+        "properties": {
+          "name": {
+            "$ref": "#/components/schemas/DeploymentName"
+          },
+          "kind": {
+            "type": "string",
+            "const": "postgres"
+          },
+          "connection": {
+            "$ref": "#/components/schemas/PostgresConnection"
+          },
+          "schedules": {
+            "type": "array",
+            "items": {
+              "$ref": "#/components/schemas/CronSchedule"
+            }
+          },
+          "targets": {
+            "type": "array",
+            "minItems": 1,
+            "items": {
+              "$ref": "#/components/schemas/TargetV2"
+            }
+          },
+          "retention": {
+            "$ref": "#/components/schemas/RetentionPolicy"
+          },
+          "compression": {
+            "$ref": "#/components/schemas/Compression"
+          },
+          "encryption": {
+            "$ref": "#/components/schemas/EncryptionSettings"
+          },
+          "scripts": {
+            "$ref": "#/components/schemas/Scripts"
+          }
+        }
       },
-      DeploymentSqlite: {
-        type: "object",
-        description: "A SQLite database file, copied with SQLite's online backup API.",
-        required: [
+      "DeploymentSqlite": {
+        "type": "object",
+        "description": "A SQLite database file, copied with SQLite's online backup API.",
+        "required": [
           "name",
           "kind",
           "connection",
           "schedules",
           "targets",
           "retention",
-          "compression",
+          "compression"
         ],
-        properties: {
-          name: { $ref: "#/components/schemas/DeploymentName" },
-          kind: { type: "string", const: "sqlite" },
-          connection: { $ref: "#/components/schemas/SqliteConnection" },
-          schedules: { type: "array", items: { $ref: "#/components/schemas/CronSchedule" } },
-          targets: { type: "array", minItems: 1, items: { $ref: "#/components/schemas/TargetV2" } },
-          retention: { $ref: "#/components/schemas/RetentionPolicy" },
-          compression: { $ref: "#/components/schemas/Compression" },
-          encryption: { $ref: "#/components/schemas/EncryptionSettings" },
-          scripts: { $ref: "#/components/schemas/Scripts" },
-        },
+        "properties": {
+          "name": {
+            "$ref": "#/components/schemas/DeploymentName"
+          },
+          "kind": {
+            "type": "string",
+            "const": "sqlite"
+          },
+          "connection": {
+            "$ref": "#/components/schemas/SqliteConnection"
+          },
+          "schedules": {
+            "type": "array",
+            "items": {
+              "$ref": "#/components/schemas/CronSchedule"
+            }
+          },
+          "targets": {
+            "type": "array",
+            "minItems": 1,
+            "items": {
+              "$ref": "#/components/schemas/TargetV2"
+            }
+          },
+          "retention": {
+            "$ref": "#/components/schemas/RetentionPolicy"
+          },
+          "compression": {
+            "$ref": "#/components/schemas/Compression"
+          },
+          "encryption": {
+            "$ref": "#/components/schemas/EncryptionSettings"
+          },
+          "scripts": {
+            "$ref": "#/components/schemas/Scripts"
+          }
+        }
       },
-      DeploymentFiles: {
-        type: "object",
-        description: "A set of files and directories, archived with tar.",
-        required: [
+      "DeploymentFiles": {
+        "type": "object",
+        "description": "A set of files and directories, archived with tar.",
+        "required": [
           "name",
           "kind",
           "connection",
           "schedules",
           "targets",
           "retention",
-          "compression",
+          "compression"
         ],
-        properties: {
-          name: { $ref: "#/components/schemas/DeploymentName" },
-          kind: { type: "string", const: "files" },
-          connection: { $ref: "#/components/schemas/FilesConnection" },
-          schedules: { type: "array", items: { $ref: "#/components/schemas/CronSchedule" } },
-          targets: { type: "array", minItems: 1, items: { $ref: "#/components/schemas/TargetV2" } },
-          retention: { $ref: "#/components/schemas/RetentionPolicy" },
-          compression: { $ref: "#/components/schemas/Compression" },
-          encryption: { $ref: "#/components/schemas/EncryptionSettings" },
-          scripts: { $ref: "#/components/schemas/Scripts" },
-        },
+        "properties": {
+          "name": {
+            "$ref": "#/components/schemas/DeploymentName"
+          },
+          "kind": {
+            "type": "string",
+            "const": "files"
+          },
+          "connection": {
+            "$ref": "#/components/schemas/FilesConnection"
+          },
+          "schedules": {
+            "type": "array",
+            "items": {
+              "$ref": "#/components/schemas/CronSchedule"
+            }
+          },
+          "targets": {
+            "type": "array",
+            "minItems": 1,
+            "items": {
+              "$ref": "#/components/schemas/TargetV2"
+            }
+          },
+          "retention": {
+            "$ref": "#/components/schemas/RetentionPolicy"
+          },
+          "compression": {
+            "$ref": "#/components/schemas/Compression"
+          },
+          "encryption": {
+            "$ref": "#/components/schemas/EncryptionSettings"
+          },
+          "scripts": {
+            "$ref": "#/components/schemas/Scripts"
+          }
+        }
       },
-      DatabaseSelection: {
-        type: "object",
-        description: "Which databases of the server to back up; all when both lists are absent.",
-        properties: {
-          include: { type: "array", items: { type: "string", minLength: 1 } },
-          exclude: { type: "array", items: { type: "string", minLength: 1 } },
-        },
+      "DatabaseSelection": {
+        "type": "object",
+        "description": "Which databases of the server to back up; all when both lists are absent.",
+        "properties": {
+          "include": {
+            "type": "array",
+            "items": {
+              "type": "string",
+              "minLength": 1
+            }
+          },
+          "exclude": {
+            "type": "array",
+            "items": {
+              "type": "string",
+              "minLength": 1
+            }
+          }
+        }
       },
-      MysqlConnection: {
-        type: "object",
-        required: ["host", "username"],
-        properties: {
-          host: { type: "string", minLength: 1 },
-          port: { type: "integer", minimum: 1, maximum: 65535, default: 3306 },
-          username: { type: "string", minLength: 1 },
-          password: {
-            type: "string",
-            description: "A secret; served only to this agent, never logged.",
-          },
-          databases: { $ref: "#/components/schemas/DatabaseSelection" },
-          tls: {
-            type: "string",
-            description: "TLS mode of the client connection.",
-            enum: ["disabled", "preferred", "required", "verify-ca", "verify-identity"],
-            default: "preferred",
-          },
-        },
-      },
-      PostgresConnection: {
-        type: "object",
-        required: ["host", "username"],
-        properties: {
-          host: { type: "string", minLength: 1 },
-          port: { type: "integer", minimum: 1, maximum: 65535, default: 5432 },
-          username: { type: "string", minLength: 1 },
-          password: {
-            type: "string",
-            description: "A secret; served only to this agent, never logged.",
-          },
-          databases: { $ref: "#/components/schemas/DatabaseSelection" },
-          sslmode: {
-            type: "string",
-            description: "libpq `sslmode`.",
-            enum: ["disable", "allow", "prefer", "require", "verify-ca", "verify-full"],
-            default: "prefer",
-          },
-        },
-      },
-      SqliteConnection: {
-        type: "object",
-        required: ["path"],
-        properties: {
-          path: {
-            type: "string",
-            description: "Absolute path of the database file on the agent's host.",
-            pattern: "^/",
-          },
-        },
-      },
-      FilesConnection: {
-        type: "object",
-        required: ["paths"],
-        properties: {
-          paths: {
-            type: "array",
-            description: "Absolute paths of files and directories to archive.",
-            minItems: 1,
-            items: { type: "string", pattern: "^/" },
-          },
-          exclude: {
-            type: "array",
-            description: "Glob patterns of paths to leave out.",
-            items: { type: "string" },
-          },
-          follow_symlinks: { type: "boolean", default: false },
-        },
-      },
-      CronSchedule: {
-        type: "object",
-        description: "A five-field cron expression evaluated in an IANA time zone (DST-aware).",
-        required: ["cron", "time_zone"],
-        properties: {
-          cron: {
-            type: "string",
-            description: "`minute hour day-of-month month day-of-week`.",
-            pattern: "^\\S+(\\s+\\S+){4}$",
-            examples: ["15 1 * * *"],
-          },
-          time_zone: {
-            type: "string",
-            description: "An IANA time zone name, e.g. `Europe/Berlin`, or `UTC`.",
-            pattern: "^[A-Za-z][A-Za-z0-9_+-]*(/[A-Za-z0-9_+-]+)*$",
-            examples: ["Europe/Berlin"],
-          },
-        },
-      },
-      TargetV2: {
-        description: "A place backups go; `type` selects the settings.",
-        oneOf: [
-          { $ref: "#/components/schemas/TargetV2File" },
-          { $ref: "#/components/schemas/TargetV2S3" },
-          { $ref: "#/components/schemas/TargetV2SMB" },
-          { $ref: "#/components/schemas/TargetV2Swift" },
+      "MysqlConnection": {
+        "type": "object",
+        "required": [
+          "host",
+          "username"
         ],
-        discriminator: {
-          propertyName: "type",
-          mapping: {
-            file: "#/components/schemas/TargetV2File",
-            s3: "#/components/schemas/TargetV2S3",
-            smb: "#/components/schemas/TargetV2SMB",
-            swift: "#/components/schemas/TargetV2Swift",
+        "properties": {
+          "host": {
+            "type": "string",
+            "minLength": 1
           },
-        },
-      },
-      TargetName: {
-        type: "string",
-        description: "The target's name, as backups and events refer to it.",
-        minLength: 1,
-        maxLength: 63,
-        pattern: "^[a-z0-9]([a-z0-9-]*[a-z0-9])?$",
-      },
-      TargetV2File: {
-        type: "object",
-        required: ["type", "name", "path"],
-        properties: {
-          type: { type: "string", const: "file" },
-          name: { $ref: "#/components/schemas/TargetName" },
-          path: {
-            type: "string",
-            description: "Absolute directory on the agent's host.",
-            pattern: "^/",
+          "port": {
+            "type": "integer",
+            "minimum": 1,
+            "maximum": 65535,
+            "default": 3306
           },
-        },
-      },
-      TargetV2S3: {
-        type: "object",
-        required: ["type", "name", "bucket"],
-        properties: {
-          type: { type: "string", const: "s3" },
-          name: { $ref: "#/components/schemas/TargetName" },
-          bucket: { type: "string", minLength: 1 },
-          prefix: { type: "string", description: "Key prefix, e.g. `orders/`." },
-          region: { type: "string" },
-          endpoint: {
-            type: "string",
-            format: "uri",
-            description: "Endpoint URL, for S3-compatible stores.",
+          "username": {
+            "type": "string",
+            "minLength": 1
           },
-          path_style: { type: "boolean", default: false },
-          access_key_id: { type: "string" },
-          secret_access_key: { type: "string", description: "A secret." },
-        },
-      },
-      TargetV2SMB: {
-        type: "object",
-        required: ["type", "name", "host", "share"],
-        properties: {
-          type: { type: "string", const: "smb" },
-          name: { $ref: "#/components/schemas/TargetName" },
-          host: { type: "string", minLength: 1 },
-          port: { type: "integer", minimum: 1, maximum: 65535, default: 445 },
-          share: { type: "string", minLength: 1 },
-          path: { type: "string", description: "Directory within the share." },
-          domain: { type: "string" },
-          username: { type: "string" },
-          password: { type: "string", description: "A secret." },
-        },
-      },
-      TargetV2Swift: {
-        type: "object",
-        required: ["type", "name", "auth_url", "container", "username", "password"],
-        properties: {
-          type: { type: "string", const: "swift" },
-          name: { $ref: "#/components/schemas/TargetName" },
-          auth_url: { type: "string", format: "uri", description: "Keystone authentication URL." },
-          container: { type: "string", minLength: 1 },
-          prefix: { type: "string" },
-          region: { type: "string" },
-          username: { type: "string" },
-          password: { type: "string", description: "A secret." },
-          project_name: { type: "string" },
-          domain: { type: "string" },
-        },
-      },
-      RetentionPolicy: {
-        type: "object",
-        description:
-          "Which backups to keep; a backup kept by any rule is kept, all others are pruned after a\nsuccessful backup. `keep_daily` keeps the newest backup of each of the last N days (in\nthe schedule's time zone), and so on. Absent rules keep nothing by themselves; a policy\nwith no rule keeps everything. Held backups are never pruned.\n",
-        properties: {
-          keep_last: { type: "integer", minimum: 0 },
-          keep_daily: { type: "integer", minimum: 0 },
-          keep_weekly: { type: "integer", minimum: 0 },
-          keep_monthly: { type: "integer", minimum: 0 },
-        },
-      },
-      Compression: {
-        type: "object",
-        required: ["algorithm"],
-        properties: {
-          algorithm: { type: "string", enum: ["none", "gzip"] },
-          level: {
-            type: "integer",
-            description: "gzip level.",
-            minimum: 1,
-            maximum: 9,
-            default: 6,
+          "password": {
+            "type": "string",
+            "description": "A secret; served only to this agent, never logged."
           },
-        },
-      },
-      EncryptionSettings: {
-        type: "object",
-        description:
-          "Client-side encryption of each backup. The key itself is not in the document, only where the agent finds it.",
-        required: ["algorithm", "key_ref"],
-        properties: {
-          algorithm: { type: "string", const: "aes-256-gcm" },
-          key_ref: {
-            type: "string",
-            description:
-              "Where the agent reads the 32-byte key: `file:<absolute path>` or `env:<VARIABLE>`.",
-            pattern: "^(file:/|env:[A-Za-z_][A-Za-z0-9_]*$)",
+          "databases": {
+            "$ref": "#/components/schemas/DatabaseSelection"
           },
-        },
+          "tls": {
+            "type": "string",
+            "description": "TLS mode of the client connection.",
+            "enum": [
+              "disabled",
+              "preferred",
+              "required",
+              "verify-ca",
+              "verify-identity"
+            ],
+            "default": "preferred"
+          }
+        }
       },
-      Scripts: {
-        type: "object",
-        description:
-          "Executables run around each backup or restore, in order; a non-zero exit fails the run.",
-        properties: {
-          pre_backup: { type: "array", items: { type: "string" } },
-          post_backup: { type: "array", items: { type: "string" } },
-          pre_restore: { type: "array", items: { type: "string" } },
-          post_restore: { type: "array", items: { type: "string" } },
-          timeout_seconds: { type: "integer", minimum: 1, default: 300 },
-        },
+      "PostgresConnection": {
+        "type": "object",
+        "required": [
+          "host",
+          "username"
+        ],
+        "properties": {
+          "host": {
+            "type": "string",
+            "minLength": 1
+          },
+          "port": {
+            "type": "integer",
+            "minimum": 1,
+            "maximum": 65535,
+            "default": 5432
+          },
+          "username": {
+            "type": "string",
+            "minLength": 1
+          },
+          "password": {
+            "type": "string",
+            "description": "A secret; served only to this agent, never logged."
+          },
+          "databases": {
+            "$ref": "#/components/schemas/DatabaseSelection"
+          },
+          "sslmode": {
+            "type": "string",
+            "description": "libpq \`sslmode\`.",
+            "enum": [
+              "disable",
+              "allow",
+              "prefer",
+              "require",
+              "verify-ca",
+              "verify-full"
+            ],
+            "default": "prefer"
+          }
+        }
       },
-      Log: {
-        type: "object",
-        description:
-          "One log line, as databacker sends it. Unknown properties are accepted and stored with the line.",
-        required: ["timestamp", "level", "message"],
-        properties: {
-          run: {
-            type: "string",
-            description: "The run id (a UUID); absent for lines outside a run, such as start-up.",
-            examples: ["550e8400-e29b-41d4-a716-446655440000"],
-          },
-          timestamp: {
-            type: "string",
-            format: "date-time",
-            description: "When the line was written, RFC 3339.",
-          },
-          level: {
-            type: "string",
-            description: "Log level (logrus names, so `warning` as well as `warn`).",
-            enum: ["trace", "debug", "info", "warn", "warning", "error", "fatal", "panic"],
-          },
-          fields: {
-            type: "object",
-            description: "Structured key-value pairs of the line.",
-            additionalProperties: true,
-          },
-          message: { type: "string" },
-        },
+      "SqliteConnection": {
+        "type": "object",
+        "required": [
+          "path"
+        ],
+        "properties": {
+          "path": {
+            "type": "string",
+            "description": "Absolute path of the database file on the agent's host.",
+            "pattern": "^/"
+          }
+        }
       },
-      LogCapability: {
-        type: "object",
-        required: ["log"],
-        properties: {
-          log: { type: "string", format: "uri", description: "The URL to post log lines to." },
-          max_body_bytes: {
-            type: "integer",
-            description: "The largest body accepted; larger is 413.",
-            minimum: 1,
+      "FilesConnection": {
+        "type": "object",
+        "required": [
+          "paths"
+        ],
+        "properties": {
+          "paths": {
+            "type": "array",
+            "description": "Absolute paths of files and directories to archive.",
+            "minItems": 1,
+            "items": {
+              "type": "string",
+              "pattern": "^/"
+            }
           },
-          media_types: { type: "array", items: { type: "string" } },
-        },
-      },
-      LogReceipt: {
-        type: "object",
-        required: ["id", "lines", "bytes", "replayed"],
-        properties: {
-          id: { type: "string", description: "Id of the stored chunk." },
-          lines: { type: "integer", minimum: 0 },
-          bytes: { type: "integer", minimum: 0 },
-          replayed: {
-            type: "boolean",
-            description:
-              "True when this answers a repeated `Idempotency-Key`; nothing new was stored.",
+          "exclude": {
+            "type": "array",
+            "description": "Glob patterns of paths to leave out.",
+            "items": {
+              "type": "string"
+            }
           },
-        },
+          "follow_symlinks": {
+            "type": "boolean",
+            "default": false
+          }
+        }
       },
-      TraceCapability: {
-        type: "object",
-        required: ["trace"],
-        properties: {
-          trace: {
-            type: "string",
-            format: "uri",
-            description: "The URL to export OTLP traces to.",
+      "CronSchedule": {
+        "type": "object",
+        "description": "A five-field cron expression evaluated in an IANA time zone (DST-aware).",
+        "required": [
+          "cron",
+          "time_zone"
+        ],
+        "properties": {
+          "cron": {
+            "type": "string",
+            "description": "\`minute hour day-of-month month day-of-week\`.",
+            "pattern": "^\\\\S+(\\\\s+\\\\S+){4}$",
+            "examples": [
+              "15 1 * * *"
+            ]
           },
-          max_body_bytes: { type: "integer", minimum: 1 },
-          media_types: { type: "array", items: { type: "string" } },
-        },
+          "time_zone": {
+            "type": "string",
+            "description": "An IANA time zone name, e.g. \`Europe/Berlin\`, or \`UTC\`.",
+            "pattern": "^[A-Za-z][A-Za-z0-9_+-]*(/[A-Za-z0-9_+-]+)*$",
+            "examples": [
+              "Europe/Berlin"
+            ]
+          }
+        }
       },
-      OtlpTraceRequestJson: {
-        type: "object",
-        description:
-          "An `ExportTraceServiceRequest` in OTLP's JSON encoding (hex trace and span ids, lowerCamelCase field names, 64-bit integers as decimal strings). Decoded with the OpenTelemetry proto definitions, not by this schema, which stays open.",
-        additionalProperties: true,
-        properties: {
-          resourceSpans: { type: "array", items: { type: "object", additionalProperties: true } },
-        },
+      "TargetV2": {
+        "description": "A place backups go; \`type\` selects the settings.",
+        "oneOf": [
+          {
+            "$ref": "#/components/schemas/TargetV2File"
+          },
+          {
+            "$ref": "#/components/schemas/TargetV2S3"
+          },
+          {
+            "$ref": "#/components/schemas/TargetV2SMB"
+          },
+          {
+            "$ref": "#/components/schemas/TargetV2Swift"
+          }
+        ],
+        "discriminator": {
+          "propertyName": "type",
+          "mapping": {
+            "file": "#/components/schemas/TargetV2File",
+            "s3": "#/components/schemas/TargetV2S3",
+            "smb": "#/components/schemas/TargetV2SMB",
+            "swift": "#/components/schemas/TargetV2Swift"
+          }
+        }
       },
-      OtlpTraceResponseJson: {
-        type: "object",
-        description: "An `ExportTraceServiceResponse` in OTLP's JSON encoding.",
-        additionalProperties: true,
-        properties: {
-          partialSuccess: {
-            type: "object",
-            properties: {
-              rejectedSpans: {
-                description: "Spans not accepted (int64; a decimal string in OTLP JSON).",
-                anyOf: [
-                  { type: "integer", minimum: 0 },
-                  { type: "string", pattern: "^[0-9]+$" },
-                ],
+      "TargetName": {
+        "type": "string",
+        "description": "The target's name, as backups and events refer to it.",
+        "minLength": 1,
+        "maxLength": 63,
+        "pattern": "^[a-z0-9]([a-z0-9-]*[a-z0-9])?$"
+      },
+      "TargetV2File": {
+        "type": "object",
+        "required": [
+          "type",
+          "name",
+          "path"
+        ],
+        "properties": {
+          "type": {
+            "type": "string",
+            "const": "file"
+          },
+          "name": {
+            "$ref": "#/components/schemas/TargetName"
+          },
+          "path": {
+            "type": "string",
+            "description": "Absolute directory on the agent's host.",
+            "pattern": "^/"
+          }
+        }
+      },
+      "TargetV2S3": {
+        "type": "object",
+        "required": [
+          "type",
+          "name",
+          "bucket"
+        ],
+        "properties": {
+          "type": {
+            "type": "string",
+            "const": "s3"
+          },
+          "name": {
+            "$ref": "#/components/schemas/TargetName"
+          },
+          "bucket": {
+            "type": "string",
+            "minLength": 1
+          },
+          "prefix": {
+            "type": "string",
+            "description": "Key prefix, e.g. \`orders/\`."
+          },
+          "region": {
+            "type": "string"
+          },
+          "endpoint": {
+            "type": "string",
+            "format": "uri",
+            "description": "Endpoint URL, for S3-compatible stores."
+          },
+          "path_style": {
+            "type": "boolean",
+            "default": false
+          },
+          "access_key_id": {
+            "type": "string"
+          },
+          "secret_access_key": {
+            "type": "string",
+            "description": "A secret."
+          }
+        }
+      },
+      "TargetV2SMB": {
+        "type": "object",
+        "required": [
+          "type",
+          "name",
+          "host",
+          "share"
+        ],
+        "properties": {
+          "type": {
+            "type": "string",
+            "const": "smb"
+          },
+          "name": {
+            "$ref": "#/components/schemas/TargetName"
+          },
+          "host": {
+            "type": "string",
+            "minLength": 1
+          },
+          "port": {
+            "type": "integer",
+            "minimum": 1,
+            "maximum": 65535,
+            "default": 445
+          },
+          "share": {
+            "type": "string",
+            "minLength": 1
+          },
+          "path": {
+            "type": "string",
+            "description": "Directory within the share."
+          },
+          "domain": {
+            "type": "string"
+          },
+          "username": {
+            "type": "string"
+          },
+          "password": {
+            "type": "string",
+            "description": "A secret."
+          }
+        }
+      },
+      "TargetV2Swift": {
+        "type": "object",
+        "required": [
+          "type",
+          "name",
+          "auth_url",
+          "container",
+          "username",
+          "password"
+        ],
+        "properties": {
+          "type": {
+            "type": "string",
+            "const": "swift"
+          },
+          "name": {
+            "$ref": "#/components/schemas/TargetName"
+          },
+          "auth_url": {
+            "type": "string",
+            "format": "uri",
+            "description": "Keystone authentication URL."
+          },
+          "container": {
+            "type": "string",
+            "minLength": 1
+          },
+          "prefix": {
+            "type": "string"
+          },
+          "region": {
+            "type": "string"
+          },
+          "username": {
+            "type": "string"
+          },
+          "password": {
+            "type": "string",
+            "description": "A secret."
+          },
+          "project_name": {
+            "type": "string"
+          },
+          "domain": {
+            "type": "string"
+          }
+        }
+      },
+      "RetentionPolicy": {
+        "type": "object",
+        "description": "Which backups to keep; a backup kept by any rule is kept, all others are pruned after a\\nsuccessful backup. \`keep_daily\` keeps the newest backup of each of the last N days (in\\nthe schedule's time zone), and so on. Absent rules keep nothing by themselves; a policy\\nwith no rule keeps everything. Held backups are never pruned.\\n",
+        "properties": {
+          "keep_last": {
+            "type": "integer",
+            "minimum": 0
+          },
+          "keep_daily": {
+            "type": "integer",
+            "minimum": 0
+          },
+          "keep_weekly": {
+            "type": "integer",
+            "minimum": 0
+          },
+          "keep_monthly": {
+            "type": "integer",
+            "minimum": 0
+          }
+        }
+      },
+      "Compression": {
+        "type": "object",
+        "required": [
+          "algorithm"
+        ],
+        "properties": {
+          "algorithm": {
+            "type": "string",
+            "enum": [
+              "none",
+              "gzip"
+            ]
+          },
+          "level": {
+            "type": "integer",
+            "description": "gzip level.",
+            "minimum": 1,
+            "maximum": 9,
+            "default": 6
+          }
+        }
+      },
+      "EncryptionSettings": {
+        "type": "object",
+        "description": "Client-side encryption of each backup. The key itself is not in the document, only where the agent finds it.",
+        "required": [
+          "algorithm",
+          "key_ref"
+        ],
+        "properties": {
+          "algorithm": {
+            "type": "string",
+            "const": "aes-256-gcm"
+          },
+          "key_ref": {
+            "type": "string",
+            "description": "Where the agent reads the 32-byte key: \`file:<absolute path>\` or \`env:<VARIABLE>\`.",
+            "pattern": "^(file:/|env:[A-Za-z_][A-Za-z0-9_]*$)"
+          }
+        }
+      },
+      "Scripts": {
+        "type": "object",
+        "description": "Executables run around each backup or restore, in order; a non-zero exit fails the run.",
+        "properties": {
+          "pre_backup": {
+            "type": "array",
+            "items": {
+              "type": "string"
+            }
+          },
+          "post_backup": {
+            "type": "array",
+            "items": {
+              "type": "string"
+            }
+          },
+          "pre_restore": {
+            "type": "array",
+            "items": {
+              "type": "string"
+            }
+          },
+          "post_restore": {
+            "type": "array",
+            "items": {
+              "type": "string"
+            }
+          },
+          "timeout_seconds": {
+            "type": "integer",
+            "minimum": 1,
+            "default": 300
+          }
+        }
+      },
+      "Log": {
+        "type": "object",
+        "description": "One log line, as databacker sends it. Unknown properties are accepted and stored with the line.",
+        "required": [
+          "timestamp",
+          "level",
+          "message"
+        ],
+        "properties": {
+          "run": {
+            "type": "string",
+            "description": "The run id (a UUID); absent for lines outside a run, such as start-up.",
+            "examples": [
+              "550e8400-e29b-41d4-a716-446655440000"
+            ]
+          },
+          "timestamp": {
+            "type": "string",
+            "format": "date-time",
+            "description": "When the line was written, RFC 3339."
+          },
+          "level": {
+            "type": "string",
+            "description": "Log level (logrus names, so \`warning\` as well as \`warn\`).",
+            "enum": [
+              "trace",
+              "debug",
+              "info",
+              "warn",
+              "warning",
+              "error",
+              "fatal",
+              "panic"
+            ]
+          },
+          "fields": {
+            "type": "object",
+            "description": "Structured key-value pairs of the line.",
+            "additionalProperties": true
+          },
+          "message": {
+            "type": "string"
+          }
+        }
+      },
+      "LogCapability": {
+        "type": "object",
+        "required": [
+          "log"
+        ],
+        "properties": {
+          "log": {
+            "type": "string",
+            "format": "uri",
+            "description": "The URL to post log lines to."
+          },
+          "max_body_bytes": {
+            "type": "integer",
+            "description": "The largest body accepted; larger is 413.",
+            "minimum": 1
+          },
+          "media_types": {
+            "type": "array",
+            "items": {
+              "type": "string"
+            }
+          }
+        }
+      },
+      "LogReceipt": {
+        "type": "object",
+        "required": [
+          "id",
+          "lines",
+          "bytes",
+          "replayed"
+        ],
+        "properties": {
+          "id": {
+            "type": "string",
+            "description": "Id of the stored chunk."
+          },
+          "lines": {
+            "type": "integer",
+            "minimum": 0
+          },
+          "bytes": {
+            "type": "integer",
+            "minimum": 0
+          },
+          "replayed": {
+            "type": "boolean",
+            "description": "True when this answers a repeated \`Idempotency-Key\`; nothing new was stored."
+          }
+        }
+      },
+      "TraceCapability": {
+        "type": "object",
+        "required": [
+          "trace"
+        ],
+        "properties": {
+          "trace": {
+            "type": "string",
+            "format": "uri",
+            "description": "The URL to export OTLP traces to."
+          },
+          "max_body_bytes": {
+            "type": "integer",
+            "minimum": 1
+          },
+          "media_types": {
+            "type": "array",
+            "items": {
+              "type": "string"
+            }
+          }
+        }
+      },
+      "OtlpTraceRequestJson": {
+        "type": "object",
+        "description": "An \`ExportTraceServiceRequest\` in OTLP's JSON encoding (hex trace and span ids, lowerCamelCase field names, 64-bit integers as decimal strings). Decoded with the OpenTelemetry proto definitions, not by this schema, which stays open.",
+        "additionalProperties": true,
+        "properties": {
+          "resourceSpans": {
+            "type": "array",
+            "items": {
+              "type": "object",
+              "additionalProperties": true
+            }
+          }
+        }
+      },
+      "OtlpTraceResponseJson": {
+        "type": "object",
+        "description": "An \`ExportTraceServiceResponse\` in OTLP's JSON encoding.",
+        "additionalProperties": true,
+        "properties": {
+          "partialSuccess": {
+            "type": "object",
+            "properties": {
+              "rejectedSpans": {
+                "description": "Spans not accepted (int64; a decimal string in OTLP JSON).",
+                "anyOf": [
+                  {
+                    "type": "integer",
+                    "minimum": 0
+                  },
+                  {
+                    "type": "string",
+                    "pattern": "^[0-9]+$"
+                  }
+                ]
               },
-              errorMessage: { type: "string" },
-            },
-          },
-        },
+              "errorMessage": {
+                "type": "string"
+              }
+            }
+          }
+        }
       },
-      EventBatch: {
-        type: "object",
-        required: ["events"],
-        properties: {
-          events: {
-            type: "array",
-            minItems: 1,
-            maxItems: 1000,
-            items: { $ref: "#/components/schemas/AgentEvent" },
-          },
-        },
-      },
-      EventId: {
-        type: "string",
-        description:
-          "Chosen by the agent, unique per instance (a UUID or ULID); the deduplication key.",
-        minLength: 1,
-        maxLength: 64,
-        pattern: "^[A-Za-z0-9_-]+$",
-      },
-      RunId: {
-        type: "string",
-        description:
-          "The run this event belongs to (the `run` of log lines and `backup.run_id` of spans).",
-        minLength: 1,
-        maxLength: 64,
-      },
-      Phase: {
-        type: "string",
-        description:
-          "A phase of a run, by the databacker span names: `connect`, `snapshot`, `dump`, `upload`, `verify`, `prune`, `cleanup`, `pre-backup`, `post-backup`, `restore`, `pre-restore`, `post-restore`, `pull file`, ...",
-        minLength: 1,
-        maxLength: 64,
-        pattern: "^[a-z][a-z0-9_ -]*$",
-        examples: ["dump"],
-      },
-      Sha256Hex: {
-        type: "string",
-        description: "A SHA-256 digest, lowercase hex.",
-        pattern: "^[a-f0-9]{64}$",
-      },
-      AgentEvent: {
-        description: "One structured event of a run; `type` selects the shape.",
-        oneOf: [
-          { $ref: "#/components/schemas/RunStartedEvent" },
-          { $ref: "#/components/schemas/PhaseStartedEvent" },
-          { $ref: "#/components/schemas/PhaseFinishedEvent" },
-          { $ref: "#/components/schemas/RunSucceededEvent" },
-          { $ref: "#/components/schemas/RunFailedEvent" },
+      "EventBatch": {
+        "type": "object",
+        "required": [
+          "events"
         ],
-        discriminator: {
-          propertyName: "type",
-          mapping: {
+        "properties": {
+          "events": {
+            "type": "array",
+            "minItems": 1,
+            "maxItems": 1000,
+            "items": {
+              "$ref": "#/components/schemas/AgentEvent"
+            }
+          }
+        }
+      },
+      "EventId": {
+        "type": "string",
+        "description": "Chosen by the agent, unique per instance (a UUID or ULID); the deduplication key.",
+        "minLength": 1,
+        "maxLength": 64,
+        "pattern": "^[A-Za-z0-9_-]+$"
+      },
+      "RunId": {
+        "type": "string",
+        "description": "The run this event belongs to (the \`run\` of log lines and \`backup.run_id\` of spans).",
+        "minLength": 1,
+        "maxLength": 64
+      },
+      "Phase": {
+        "type": "string",
+        "description": "A phase of a run, by the databacker span names: \`connect\`, \`snapshot\`, \`dump\`, \`upload\`, \`verify\`, \`prune\`, \`cleanup\`, \`pre-backup\`, \`post-backup\`, \`restore\`, \`pre-restore\`, \`post-restore\`, \`pull file\`, ...",
+        "minLength": 1,
+        "maxLength": 64,
+        "pattern": "^[a-z][a-z0-9_ -]*$",
+        "examples": [
+          "dump"
+        ]
+      },
+      "Sha256Hex": {
+        "type": "string",
+        "description": "A SHA-256 digest, lowercase hex.",
+        "pattern": "^[a-f0-9]{64}$"
+      },
+      "AgentEvent": {
+        "description": "One structured event of a run; \`type\` selects the shape.",
+        "oneOf": [
+          {
+            "$ref": "#/components/schemas/RunStartedEvent"
+          },
+          {
+            "$ref": "#/components/schemas/PhaseStartedEvent"
+          },
+          {
+            "$ref": "#/components/schemas/PhaseFinishedEvent"
+          },
+          {
+            "$ref": "#/components/schemas/RunSucceededEvent"
+          },
+          {
+            "$ref": "#/components/schemas/RunFailedEvent"
+          }
+        ],
+        "discriminator": {
+          "propertyName": "type",
+          "mapping": {
             "run.started": "#/components/schemas/RunStartedEvent",
             "phase.started": "#/components/schemas/PhaseStartedEvent",
             "phase.finished": "#/components/schemas/PhaseFinishedEvent",
             "run.succeeded": "#/components/schemas/RunSucceededEvent",
-            "run.failed": "#/components/schemas/RunFailedEvent",
-          },
-        },
+            "run.failed": "#/components/schemas/RunFailedEvent"
+          }
+        }
       },
-      RunStartedEvent: {
-        type: "object",
-        required: ["id", "type", "run", "at"],
-        properties: {
-          id: { $ref: "#/components/schemas/EventId" },
-          type: { type: "string", const: "run.started" },
-          run: { $ref: "#/components/schemas/RunId" },
-          at: { type: "string", format: "date-time" },
-          job: {
-            type: "string",
-            description: "The job id, when the run carries out a claimed job.",
-          },
-          deployment: { $ref: "#/components/schemas/DeploymentName" },
-          operation: { type: "string", enum: ["backup", "restore", "verify"], default: "backup" },
-          trigger: {
-            type: "string",
-            description: "What started the run.",
-            enum: ["schedule", "job", "manual"],
-          },
-        },
-      },
-      PhaseStartedEvent: {
-        type: "object",
-        required: ["id", "type", "run", "at", "phase"],
-        properties: {
-          id: { $ref: "#/components/schemas/EventId" },
-          type: { type: "string", const: "phase.started" },
-          run: { $ref: "#/components/schemas/RunId" },
-          at: { type: "string", format: "date-time" },
-          phase: { $ref: "#/components/schemas/Phase" },
-        },
-      },
-      PhaseFinishedEvent: {
-        type: "object",
-        required: ["id", "type", "run", "at", "phase", "status", "duration_ms"],
-        properties: {
-          id: { $ref: "#/components/schemas/EventId" },
-          type: { type: "string", const: "phase.finished" },
-          run: { $ref: "#/components/schemas/RunId" },
-          at: { type: "string", format: "date-time" },
-          phase: { $ref: "#/components/schemas/Phase" },
-          status: { type: "string", enum: ["ok", "error"] },
-          duration_ms: { type: "integer", minimum: 0 },
-          bytes: { type: "integer", description: "Bytes processed in the phase.", minimum: 0 },
-          target: { $ref: "#/components/schemas/TargetName" },
-          message: { type: "string" },
-        },
-      },
-      RunSucceededEvent: {
-        type: "object",
-        required: ["id", "type", "run", "at", "duration_ms", "bytes", "sha256"],
-        properties: {
-          id: { $ref: "#/components/schemas/EventId" },
-          type: { type: "string", const: "run.succeeded" },
-          run: { $ref: "#/components/schemas/RunId" },
-          at: { type: "string", format: "date-time" },
-          duration_ms: { type: "integer", minimum: 0 },
-          bytes: { type: "integer", description: "Size of the stored backup.", minimum: 0 },
-          sha256: { $ref: "#/components/schemas/Sha256Hex" },
-          location: {
-            type: "string",
-            description: "Where the backup was stored (no credentials in it).",
-          },
-        },
-      },
-      RunFailedEvent: {
-        type: "object",
-        required: ["id", "type", "run", "at", "message"],
-        properties: {
-          id: { $ref: "#/components/schemas/EventId" },
-          type: { type: "string", const: "run.failed" },
-          run: { $ref: "#/components/schemas/RunId" },
-          at: { type: "string", format: "date-time" },
-          duration_ms: { type: "integer", minimum: 0 },
-          phase: { $ref: "#/components/schemas/Phase" },
-          message: { type: "string", description: "What went wrong, without secrets." },
-          exit_code: { type: "integer" },
-        },
-      },
-      EventBatchReceipt: {
-        type: "object",
-        required: ["accepted", "duplicates"],
-        properties: {
-          accepted: { type: "integer", description: "Events stored by this request.", minimum: 0 },
-          duplicates: {
-            type: "integer",
-            description: "Events whose id was already stored; not stored again.",
-            minimum: 0,
-          },
-        },
-      },
-      JobKind: { type: "string", enum: ["backup", "restore", "verify"] },
-      ClaimRequest: {
-        type: "object",
-        description: "Narrows what the agent will take; absent means anything for its deployments.",
-        properties: {
-          kinds: { type: "array", minItems: 1, items: { $ref: "#/components/schemas/JobKind" } },
-          deployments: {
-            type: "array",
-            minItems: 1,
-            items: { $ref: "#/components/schemas/DeploymentName" },
-          },
-        },
-      },
-      JobId: {
-        type: "string",
-        minLength: 1,
-        maxLength: 128,
-        pattern: "^[A-Za-z0-9][A-Za-z0-9._-]*$",
-      },
-      Job: {
-        description: "A claimed job; `kind` selects what it asks for.",
-        oneOf: [
-          { $ref: "#/components/schemas/BackupJob" },
-          { $ref: "#/components/schemas/RestoreJob" },
-          { $ref: "#/components/schemas/VerifyJob" },
+      "RunStartedEvent": {
+        "type": "object",
+        "required": [
+          "id",
+          "type",
+          "run",
+          "at"
         ],
-        discriminator: {
-          propertyName: "kind",
-          mapping: {
-            backup: "#/components/schemas/BackupJob",
-            restore: "#/components/schemas/RestoreJob",
-            verify: "#/components/schemas/VerifyJob",
+        "properties": {
+          "id": {
+            "$ref": "#/components/schemas/EventId"
           },
-        },
+          "type": {
+            "type": "string",
+            "const": "run.started"
+          },
+          "run": {
+            "$ref": "#/components/schemas/RunId"
+          },
+          "at": {
+            "type": "string",
+            "format": "date-time"
+          },
+          "job": {
+            "type": "string",
+            "description": "The job id, when the run carries out a claimed job."
+          },
+          "deployment": {
+            "$ref": "#/components/schemas/DeploymentName"
+          },
+          "operation": {
+            "type": "string",
+            "enum": [
+              "backup",
+              "restore",
+              "verify"
+            ],
+            "default": "backup"
+          },
+          "trigger": {
+            "type": "string",
+            "description": "What started the run.",
+            "enum": [
+              "schedule",
+              "job",
+              "manual"
+            ]
+          }
+        }
       },
-      BackupJob: {
-        type: "object",
-        description:
-          "Take a backup of `deployment` now, with its settings from the v2 config, and store it under the backup id and sequence given.",
-        required: [
+      "PhaseStartedEvent": {
+        "type": "object",
+        "required": [
+          "id",
+          "type",
+          "run",
+          "at",
+          "phase"
+        ],
+        "properties": {
+          "id": {
+            "$ref": "#/components/schemas/EventId"
+          },
+          "type": {
+            "type": "string",
+            "const": "phase.started"
+          },
+          "run": {
+            "$ref": "#/components/schemas/RunId"
+          },
+          "at": {
+            "type": "string",
+            "format": "date-time"
+          },
+          "phase": {
+            "$ref": "#/components/schemas/Phase"
+          }
+        }
+      },
+      "PhaseFinishedEvent": {
+        "type": "object",
+        "required": [
+          "id",
+          "type",
+          "run",
+          "at",
+          "phase",
+          "status",
+          "duration_ms"
+        ],
+        "properties": {
+          "id": {
+            "$ref": "#/components/schemas/EventId"
+          },
+          "type": {
+            "type": "string",
+            "const": "phase.finished"
+          },
+          "run": {
+            "$ref": "#/components/schemas/RunId"
+          },
+          "at": {
+            "type": "string",
+            "format": "date-time"
+          },
+          "phase": {
+            "$ref": "#/components/schemas/Phase"
+          },
+          "status": {
+            "type": "string",
+            "enum": [
+              "ok",
+              "error"
+            ]
+          },
+          "duration_ms": {
+            "type": "integer",
+            "minimum": 0
+          },
+          "bytes": {
+            "type": "integer",
+            "description": "Bytes processed in the phase.",
+            "minimum": 0
+          },
+          "target": {
+            "$ref": "#/components/schemas/TargetName"
+          },
+          "message": {
+            "type": "string"
+          }
+        }
+      },
+      "RunSucceededEvent": {
+        "type": "object",
+        "required": [
+          "id",
+          "type",
+          "run",
+          "at",
+          "duration_ms",
+          "bytes",
+          "sha256"
+        ],
+        "properties": {
+          "id": {
+            "$ref": "#/components/schemas/EventId"
+          },
+          "type": {
+            "type": "string",
+            "const": "run.succeeded"
+          },
+          "run": {
+            "$ref": "#/components/schemas/RunId"
+          },
+          "at": {
+            "type": "string",
+            "format": "date-time"
+          },
+          "duration_ms": {
+            "type": "integer",
+            "minimum": 0
+          },
+          "bytes": {
+            "type": "integer",
+            "description": "Size of the stored backup.",
+            "minimum": 0
+          },
+          "sha256": {
+            "$ref": "#/components/schemas/Sha256Hex"
+          },
+          "location": {
+            "type": "string",
+            "description": "Where the backup was stored (no credentials in it)."
+          }
+        }
+      },
+      "RunFailedEvent": {
+        "type": "object",
+        "required": [
+          "id",
+          "type",
+          "run",
+          "at",
+          "message"
+        ],
+        "properties": {
+          "id": {
+            "$ref": "#/components/schemas/EventId"
+          },
+          "type": {
+            "type": "string",
+            "const": "run.failed"
+          },
+          "run": {
+            "$ref": "#/components/schemas/RunId"
+          },
+          "at": {
+            "type": "string",
+            "format": "date-time"
+          },
+          "duration_ms": {
+            "type": "integer",
+            "minimum": 0
+          },
+          "phase": {
+            "$ref": "#/components/schemas/Phase"
+          },
+          "message": {
+            "type": "string",
+            "description": "What went wrong, without secrets."
+          },
+          "exit_code": {
+            "type": "integer"
+          }
+        }
+      },
+      "EventBatchReceipt": {
+        "type": "object",
+        "required": [
+          "accepted",
+          "duplicates"
+        ],
+        "properties": {
+          "accepted": {
+            "type": "integer",
+            "description": "Events stored by this request.",
+            "minimum": 0
+          },
+          "duplicates": {
+            "type": "integer",
+            "description": "Events whose id was already stored; not stored again.",
+            "minimum": 0
+          }
+        }
+      },
+      "JobKind": {
+        "type": "string",
+        "enum": [
+          "backup",
+          "restore",
+          "verify"
+        ]
+      },
+      "ClaimRequest": {
+        "type": "object",
+        "description": "Narrows what the agent will take; absent means anything for its deployments.",
+        "properties": {
+          "kinds": {
+            "type": "array",
+            "minItems": 1,
+            "items": {
+              "$ref": "#/components/schemas/JobKind"
+            }
+          },
+          "deployments": {
+            "type": "array",
+            "minItems": 1,
+            "items": {
+              "$ref": "#/components/schemas/DeploymentName"
+            }
+          }
+        }
+      },
+      "JobId": {
+        "type": "string",
+        "minLength": 1,
+        "maxLength": 128,
+        "pattern": "^[A-Za-z0-9][A-Za-z0-9._-]*$"
+      },
+      "Job": {
+        "description": "A claimed job; \`kind\` selects what it asks for.",
+        "oneOf": [
+          {
+            "$ref": "#/components/schemas/BackupJob"
+          },
+          {
+            "$ref": "#/components/schemas/RestoreJob"
+          },
+          {
+            "$ref": "#/components/schemas/VerifyJob"
+          }
+        ],
+        "discriminator": {
+          "propertyName": "kind",
+          "mapping": {
+            "backup": "#/components/schemas/BackupJob",
+            "restore": "#/components/schemas/RestoreJob",
+            "verify": "#/components/schemas/VerifyJob"
+          }
+        }
+      },
+      "BackupJob": {
+        "type": "object",
+        "description": "Take a backup of \`deployment\` now, with its settings from the v2 config, and store it under the backup id and sequence given.",
+        "required": [
+          "id",
+          "kind",
+          "deployment",
+          "attempt",
+          "created_at",
+          "lease_expires_at",
+          "backup"
+        ],
+        "properties": {
+          "id": {
+            "$ref": "#/components/schemas/JobId"
+          },
+          "kind": {
+            "type": "string",
+            "const": "backup"
+          },
+          "deployment": {
+            "$ref": "#/components/schemas/DeploymentName"
+          },
+          "attempt": {
+            "type": "integer",
+            "description": "1, or 2 when the job was requeued after a lost lease.",
+            "minimum": 1
+          },
+          "created_at": {
+            "type": "string",
+            "format": "date-time"
+          },
+          "lease_expires_at": {
+            "type": "string",
+            "format": "date-time"
+          },
+          "trigger": {
+            "type": "string",
+            "enum": [
+              "schedule",
+              "manual"
+            ]
+          },
+          "backup": {
+            "type": "object",
+            "description": "The identity the controller reserved for the new backup.",
+            "required": [
+              "id",
+              "sequence"
+            ],
+            "properties": {
+              "id": {
+                "type": "string"
+              },
+              "sequence": {
+                "type": "integer",
+                "description": "Monotonic per deployment.",
+                "minimum": 1
+              }
+            }
+          },
+          "targets": {
+            "type": "array",
+            "description": "Names of the deployment's targets to use; all when absent.",
+            "items": {
+              "$ref": "#/components/schemas/TargetName"
+            }
+          }
+        }
+      },
+      "RestoreJob": {
+        "type": "object",
+        "description": "Restore \`backup\` into \`destination\`. Verify the checksum before writing anything; refuse a non-empty destination unless \`force\`.",
+        "required": [
           "id",
           "kind",
           "deployment",
@@ -2654,274 +4335,441 @@ export const document: Record<string, unknown> = {
           "created_at",
           "lease_expires_at",
           "backup",
+          "destination"
         ],
-        properties: {
-          id: { $ref: "#/components/schemas/JobId" },
-          kind: { type: "string", const: "backup" },
-          deployment: { $ref: "#/components/schemas/DeploymentName" },
-          attempt: {
-            type: "integer",
-            description: "1, or 2 when the job was requeued after a lost lease.",
-            minimum: 1,
+        "properties": {
+          "id": {
+            "$ref": "#/components/schemas/JobId"
           },
-          created_at: { type: "string", format: "date-time" },
-          lease_expires_at: { type: "string", format: "date-time" },
-          trigger: { type: "string", enum: ["schedule", "manual"] },
-          backup: {
-            type: "object",
-            description: "The identity the controller reserved for the new backup.",
-            required: ["id", "sequence"],
-            properties: {
-              id: { type: "string" },
-              sequence: { type: "integer", description: "Monotonic per deployment.", minimum: 1 },
-            },
+          "kind": {
+            "type": "string",
+            "const": "restore"
           },
-          targets: {
-            type: "array",
-            description: "Names of the deployment's targets to use; all when absent.",
-            items: { $ref: "#/components/schemas/TargetName" },
+          "deployment": {
+            "$ref": "#/components/schemas/DeploymentName"
           },
-        },
+          "attempt": {
+            "type": "integer",
+            "minimum": 1
+          },
+          "created_at": {
+            "type": "string",
+            "format": "date-time"
+          },
+          "lease_expires_at": {
+            "type": "string",
+            "format": "date-time"
+          },
+          "backup": {
+            "$ref": "#/components/schemas/BackupRef"
+          },
+          "destination": {
+            "type": "string",
+            "description": "Where to restore to: a path for \`sqlite\` and \`files\`, a database URL (no credentials; the deployment's connection supplies them) for \`mysql\` and \`postgres\`."
+          },
+          "force": {
+            "type": "boolean",
+            "default": false
+          }
+        }
       },
-      RestoreJob: {
-        type: "object",
-        description:
-          "Restore `backup` into `destination`. Verify the checksum before writing anything; refuse a non-empty destination unless `force`.",
-        required: [
+      "VerifyJob": {
+        "type": "object",
+        "description": "Read \`backup\` back from its target and check size and sha256 (and decryption).",
+        "required": [
           "id",
           "kind",
           "deployment",
           "attempt",
           "created_at",
           "lease_expires_at",
-          "backup",
-          "destination",
+          "backup"
         ],
-        properties: {
-          id: { $ref: "#/components/schemas/JobId" },
-          kind: { type: "string", const: "restore" },
-          deployment: { $ref: "#/components/schemas/DeploymentName" },
-          attempt: { type: "integer", minimum: 1 },
-          created_at: { type: "string", format: "date-time" },
-          lease_expires_at: { type: "string", format: "date-time" },
-          backup: { $ref: "#/components/schemas/BackupRef" },
-          destination: {
-            type: "string",
-            description:
-              "Where to restore to: a path for `sqlite` and `files`, a database URL (no credentials; the deployment's connection supplies them) for `mysql` and `postgres`.",
+        "properties": {
+          "id": {
+            "$ref": "#/components/schemas/JobId"
           },
-          force: { type: "boolean", default: false },
-        },
+          "kind": {
+            "type": "string",
+            "const": "verify"
+          },
+          "deployment": {
+            "$ref": "#/components/schemas/DeploymentName"
+          },
+          "attempt": {
+            "type": "integer",
+            "minimum": 1
+          },
+          "created_at": {
+            "type": "string",
+            "format": "date-time"
+          },
+          "lease_expires_at": {
+            "type": "string",
+            "format": "date-time"
+          },
+          "backup": {
+            "$ref": "#/components/schemas/BackupRef"
+          }
+        }
       },
-      VerifyJob: {
-        type: "object",
-        description:
-          "Read `backup` back from its target and check size and sha256 (and decryption).",
-        required: [
+      "BackupRef": {
+        "type": "object",
+        "description": "A stored backup, as a restore or verify needs it.",
+        "required": [
           "id",
+          "sequence",
+          "location",
+          "sha256",
+          "size_bytes"
+        ],
+        "properties": {
+          "id": {
+            "type": "string"
+          },
+          "sequence": {
+            "type": "integer",
+            "minimum": 1
+          },
+          "location": {
+            "type": "string",
+            "description": "Where the backup is stored (a \`file://\` or \`s3://\` URL, no credentials)."
+          },
+          "sha256": {
+            "$ref": "#/components/schemas/Sha256Hex"
+          },
+          "size_bytes": {
+            "type": "integer",
+            "minimum": 0
+          },
+          "compression": {
+            "type": "string",
+            "enum": [
+              "none",
+              "gzip"
+            ]
+          },
+          "encryption": {
+            "$ref": "#/components/schemas/EncryptionSettings"
+          }
+        }
+      },
+      "JobProgress": {
+        "type": "object",
+        "required": [
+          "seq",
+          "at",
+          "phase"
+        ],
+        "properties": {
+          "seq": {
+            "type": "integer",
+            "description": "0 for the first report of a job, then +1 per report; the deduplication key.",
+            "minimum": 0
+          },
+          "at": {
+            "type": "string",
+            "format": "date-time"
+          },
+          "phase": {
+            "$ref": "#/components/schemas/Phase"
+          },
+          "percent": {
+            "type": "number",
+            "minimum": 0,
+            "maximum": 100
+          },
+          "bytes_done": {
+            "type": "integer",
+            "minimum": 0
+          },
+          "bytes_total": {
+            "type": "integer",
+            "minimum": 0
+          },
+          "message": {
+            "type": "string"
+          }
+        }
+      },
+      "JobLease": {
+        "type": "object",
+        "required": [
+          "job",
+          "state",
+          "lease_expires_at"
+        ],
+        "properties": {
+          "job": {
+            "$ref": "#/components/schemas/JobId"
+          },
+          "state": {
+            "type": "string",
+            "const": "running"
+          },
+          "lease_expires_at": {
+            "type": "string",
+            "format": "date-time",
+            "description": "Report progress again before this."
+          }
+        }
+      },
+      "JobCompletion": {
+        "description": "How a job ended; \`outcome\` selects the shape.",
+        "oneOf": [
+          {
+            "$ref": "#/components/schemas/JobSucceeded"
+          },
+          {
+            "$ref": "#/components/schemas/JobFailed"
+          }
+        ],
+        "discriminator": {
+          "propertyName": "outcome",
+          "mapping": {
+            "succeeded": "#/components/schemas/JobSucceeded",
+            "failed": "#/components/schemas/JobFailed"
+          }
+        }
+      },
+      "JobSucceeded": {
+        "type": "object",
+        "required": [
+          "outcome",
+          "manifest"
+        ],
+        "properties": {
+          "outcome": {
+            "type": "string",
+            "const": "succeeded"
+          },
+          "manifest": {
+            "$ref": "#/components/schemas/ResultManifest"
+          }
+        }
+      },
+      "JobFailed": {
+        "type": "object",
+        "required": [
+          "outcome",
+          "finished_at",
+          "message"
+        ],
+        "properties": {
+          "outcome": {
+            "type": "string",
+            "const": "failed"
+          },
+          "finished_at": {
+            "type": "string",
+            "format": "date-time"
+          },
+          "phase": {
+            "$ref": "#/components/schemas/Phase"
+          },
+          "message": {
+            "type": "string",
+            "description": "What went wrong, without secrets."
+          },
+          "exit_code": {
+            "type": "integer"
+          },
+          "retryable": {
+            "type": "boolean",
+            "description": "Whether the agent believes a retry could succeed (the controller decides).",
+            "default": false
+          }
+        }
+      },
+      "ResultManifest": {
+        "type": "object",
+        "description": "What a successful job produced. For a backup: the stored object. For a restore: what was read (\`location\` is the backup's) after its checksum verified. For a verify: the size and digest read back.",
+        "required": [
+          "size_bytes",
+          "sha256",
+          "location",
+          "started_at",
+          "finished_at",
+          "timings"
+        ],
+        "properties": {
+          "size_bytes": {
+            "type": "integer",
+            "description": "Size of the stored object, after compression and encryption.",
+            "minimum": 0
+          },
+          "sha256": {
+            "$ref": "#/components/schemas/Sha256Hex"
+          },
+          "location": {
+            "type": "string",
+            "description": "Where the object is (a \`file://\` or \`s3://\` URL, no credentials)."
+          },
+          "target": {
+            "$ref": "#/components/schemas/TargetName"
+          },
+          "compression": {
+            "type": "string",
+            "enum": [
+              "none",
+              "gzip"
+            ]
+          },
+          "encryption": {
+            "$ref": "#/components/schemas/EncryptionSettings"
+          },
+          "started_at": {
+            "type": "string",
+            "format": "date-time"
+          },
+          "finished_at": {
+            "type": "string",
+            "format": "date-time"
+          },
+          "timings": {
+            "type": "array",
+            "description": "Duration of each phase, in order.",
+            "items": {
+              "$ref": "#/components/schemas/PhaseTiming"
+            }
+          }
+        }
+      },
+      "PhaseTiming": {
+        "type": "object",
+        "required": [
+          "phase",
+          "duration_ms"
+        ],
+        "properties": {
+          "phase": {
+            "$ref": "#/components/schemas/Phase"
+          },
+          "duration_ms": {
+            "type": "integer",
+            "minimum": 0
+          }
+        }
+      },
+      "JobResult": {
+        "type": "object",
+        "required": [
+          "job",
           "kind",
-          "deployment",
-          "attempt",
-          "created_at",
-          "lease_expires_at",
-          "backup",
+          "state",
+          "finished_at"
         ],
-        properties: {
-          id: { $ref: "#/components/schemas/JobId" },
-          kind: { type: "string", const: "verify" },
-          deployment: { $ref: "#/components/schemas/DeploymentName" },
-          attempt: { type: "integer", minimum: 1 },
-          created_at: { type: "string", format: "date-time" },
-          lease_expires_at: { type: "string", format: "date-time" },
-          backup: { $ref: "#/components/schemas/BackupRef" },
-        },
-      },
-      BackupRef: {
-        type: "object",
-        description: "A stored backup, as a restore or verify needs it.",
-        required: ["id", "sequence", "location", "sha256", "size_bytes"],
-        properties: {
-          id: { type: "string" },
-          sequence: { type: "integer", minimum: 1 },
-          location: {
-            type: "string",
-            description: "Where the backup is stored (a `file://` or `s3://` URL, no credentials).",
+        "properties": {
+          "job": {
+            "$ref": "#/components/schemas/JobId"
           },
-          sha256: { $ref: "#/components/schemas/Sha256Hex" },
-          size_bytes: { type: "integer", minimum: 0 },
-          compression: { type: "string", enum: ["none", "gzip"] },
-          encryption: { $ref: "#/components/schemas/EncryptionSettings" },
-        },
-      },
-      JobProgress: {
-        type: "object",
-        required: ["seq", "at", "phase"],
-        properties: {
-          seq: {
-            type: "integer",
-            description:
-              "0 for the first report of a job, then +1 per report; the deduplication key.",
-            minimum: 0,
+          "kind": {
+            "$ref": "#/components/schemas/JobKind"
           },
-          at: { type: "string", format: "date-time" },
-          phase: { $ref: "#/components/schemas/Phase" },
-          percent: { type: "number", minimum: 0, maximum: 100 },
-          bytes_done: { type: "integer", minimum: 0 },
-          bytes_total: { type: "integer", minimum: 0 },
-          message: { type: "string" },
-        },
-      },
-      JobLease: {
-        type: "object",
-        required: ["job", "state", "lease_expires_at"],
-        properties: {
-          job: { $ref: "#/components/schemas/JobId" },
-          state: { type: "string", const: "running" },
-          lease_expires_at: {
-            type: "string",
-            format: "date-time",
-            description: "Report progress again before this.",
+          "state": {
+            "type": "string",
+            "enum": [
+              "succeeded",
+              "failed"
+            ]
           },
-        },
+          "finished_at": {
+            "type": "string",
+            "format": "date-time"
+          },
+          "backup": {
+            "type": "object",
+            "description": "The backup a successful backup job recorded.",
+            "required": [
+              "id",
+              "sequence"
+            ],
+            "properties": {
+              "id": {
+                "type": "string"
+              },
+              "sequence": {
+                "type": "integer",
+                "minimum": 1
+              }
+            }
+          }
+        }
       },
-      JobCompletion: {
-        description: "How a job ended; `outcome` selects the shape.",
-        oneOf: [
-          { $ref: "#/components/schemas/JobSucceeded" },
-          { $ref: "#/components/schemas/JobFailed" },
+      "ErrorDetail": {
+        "type": "object",
+        "required": [
+          "path",
+          "message"
         ],
-        discriminator: {
-          propertyName: "outcome",
-          mapping: {
-            succeeded: "#/components/schemas/JobSucceeded",
-            failed: "#/components/schemas/JobFailed",
+        "properties": {
+          "path": {
+            "type": "string",
+            "description": "Where in the request, e.g. \`/body/schedules/0/cron\` or \`/query/limit\`."
           },
-        },
+          "message": {
+            "type": "string"
+          }
+        }
       },
-      JobSucceeded: {
-        type: "object",
-        required: ["outcome", "manifest"],
-        properties: {
-          outcome: { type: "string", const: "succeeded" },
-          manifest: { $ref: "#/components/schemas/ResultManifest" },
-        },
+      "Suggestion": {
+        "type": "object",
+        "required": [
+          "human"
+        ],
+        "properties": {
+          "human": {
+            "type": "string"
+          },
+          "command": {
+            "type": "string"
+          },
+          "doc_url": {
+            "type": "string",
+            "format": "uri"
+          }
+        }
       },
-      JobFailed: {
-        type: "object",
-        required: ["outcome", "finished_at", "message"],
-        properties: {
-          outcome: { type: "string", const: "failed" },
-          finished_at: { type: "string", format: "date-time" },
-          phase: { $ref: "#/components/schemas/Phase" },
-          message: { type: "string", description: "What went wrong, without secrets." },
-          exit_code: { type: "integer" },
-          retryable: {
-            type: "boolean",
-            description:
-              "Whether the agent believes a retry could succeed (the controller decides).",
-            default: false,
+      "Error": {
+        "type": "object",
+        "required": [
+          "code",
+          "message",
+          "request_id"
+        ],
+        "properties": {
+          "code": {
+            "type": "string",
+            "description": "Dotted error code, e.g. \`request.invalid\`, \`authz.denied\`.",
+            "pattern": "^[a-z_]+(\\\\.[a-z_]+)*$",
+            "examples": [
+              "request.invalid"
+            ]
           },
-        },
-      },
-      ResultManifest: {
-        type: "object",
-        description:
-          "What a successful job produced. For a backup: the stored object. For a restore: what was read (`location` is the backup's) after its checksum verified. For a verify: the size and digest read back.",
-        required: ["size_bytes", "sha256", "location", "started_at", "finished_at", "timings"],
-        properties: {
-          size_bytes: {
-            type: "integer",
-            description: "Size of the stored object, after compression and encryption.",
-            minimum: 0,
+          "message": {
+            "type": "string",
+            "description": "One human sentence; never a stack trace, SQL or a secret."
           },
-          sha256: { $ref: "#/components/schemas/Sha256Hex" },
-          location: {
-            type: "string",
-            description: "Where the object is (a `file://` or `s3://` URL, no credentials).",
+          "subject": {
+            "type": "object",
+            "description": "What the error is about, e.g. \`{ \\"deployment\\": \\"db1\\" }\`.",
+            "additionalProperties": true
           },
-          target: { $ref: "#/components/schemas/TargetName" },
-          compression: { type: "string", enum: ["none", "gzip"] },
-          encryption: { $ref: "#/components/schemas/EncryptionSettings" },
-          started_at: { type: "string", format: "date-time" },
-          finished_at: { type: "string", format: "date-time" },
-          timings: {
-            type: "array",
-            description: "Duration of each phase, in order.",
-            items: { $ref: "#/components/schemas/PhaseTiming" },
+          "details": {
+            "type": "array",
+            "items": {
+              "$ref": "#/components/schemas/ErrorDetail"
+            }
           },
-        },
-      },
-      PhaseTiming: {
-        type: "object",
-        required: ["phase", "duration_ms"],
-        properties: {
-          phase: { $ref: "#/components/schemas/Phase" },
-          duration_ms: { type: "integer", minimum: 0 },
-        },
-      },
-      JobResult: {
-        type: "object",
-        required: ["job", "kind", "state", "finished_at"],
-        properties: {
-          job: { $ref: "#/components/schemas/JobId" },
-          kind: { $ref: "#/components/schemas/JobKind" },
-          state: { type: "string", enum: ["succeeded", "failed"] },
-          finished_at: { type: "string", format: "date-time" },
-          backup: {
-            type: "object",
-            description: "The backup a successful backup job recorded.",
-            required: ["id", "sequence"],
-            properties: { id: { type: "string" }, sequence: { type: "integer", minimum: 1 } },
+          "suggestion": {
+            "$ref": "#/components/schemas/Suggestion"
           },
-        },
-      },
-      ErrorDetail: {
-        type: "object",
-        required: ["path", "message"],
-        properties: {
-          path: {
-            type: "string",
-            description: "Where in the request, e.g. `/body/schedules/0/cron` or `/query/limit`.",
-          },
-          message: { type: "string" },
-        },
-      },
-      Suggestion: {
-        type: "object",
-        required: ["human"],
-        properties: {
-          human: { type: "string" },
-          command: { type: "string" },
-          doc_url: { type: "string", format: "uri" },
-        },
-      },
-      Error: {
-        type: "object",
-        required: ["code", "message", "request_id"],
-        properties: {
-          code: {
-            type: "string",
-            description: "Dotted error code, e.g. `request.invalid`, `authz.denied`.",
-            pattern: "^[a-z_]+(\\.[a-z_]+)*$",
-            examples: ["request.invalid"],
-          },
-          message: {
-            type: "string",
-            description: "One human sentence; never a stack trace, SQL or a secret.",
-          },
-          subject: {
-            type: "object",
-            description: 'What the error is about, e.g. `{ "deployment": "db1" }`.',
-            additionalProperties: true,
-          },
-          details: { type: "array", items: { $ref: "#/components/schemas/ErrorDetail" } },
-          suggestion: { $ref: "#/components/schemas/Suggestion" },
-          request_id: {
-            type: "string",
-            description: "The request id, also in the `X-Request-Id` header and the server's log.",
-          },
-        },
-      },
-    },
-  },
-};
+          "request_id": {
+            "type": "string",
+            "description": "The request id, also in the \`X-Request-Id\` header and the server's log."
+          }
+        }
+      }
+    }
+  }
+}`);

@@ -4,4201 +4,5897 @@
 
 export const specSha256 = "3445739d3e7fe5e49e848e039d8120a881d0d284a8bc8a2b70e47ae09299ee2c";
 
-export const document: Record<string, unknown> = {
-  openapi: "3.1.0",
-  info: {
-    title: "stowage control API",
-    version: "1.0.0",
-    summary: "The northbound API: operators and tools <-> the stowage controller.",
-    description:
-      'The control API of a stowage controller, under `/v1`: tenants, tokens, agents, targets,\ndeployments, backups, restores, jobs, events, audit and doctor. `@stowage/control-client`\nand the `stowage` CLI are generated from this document.\n\n**Authentication.** `Authorization: Bearer <token>`: a random token, stored hashed, bound to a\ntenant and a set of RBAC verbs (`backup:create backup:read backup:delete backup:hold\nrestore:execute deployment:write agent:manage token:manage audit:read admin:*`). Each operation\nnames its verb in `x-stowage-verb`. Default deny: no or bad credentials -> 401; authenticated\nwithout the verb -> 403 `authz.denied` (checked before the body is validated); a resource of\nanother tenant -> 404, never 403, so existence does not leak. Health, versions, JSON Home,\nmetrics, the OpenAPI document and the docs page are public. On first start the controller\ncreates an admin token in a 0600 file in its data directory.\n\n**Envelopes.** Every JSON success under `/v1` (but JSON Home) is\n`{ "schema": "stowage.v1", "command", "generated_at", "result" }`; every 4xx/5xx is the error\nenvelope `{ "schema": "stowage.v1", "error": { "code", "message", "subject"?, "details"?,\n"suggestion"?, "request_id" } }` with a dotted code. `GET /`, `/metrics`, `/v1/openapi.yaml`,\n`/docs` and NDJSON streams are not enveloped. The CLI maps statuses to exit codes: 200->0,\n400->2, 401/403->3, 404->6, 409->7, 412->4, 422->9, 503->8, 500->1.\n\n**Pagination.** `limit` (default 50, at most 1000) and an opaque `marker`; a page carries\n`next_marker` (`null` on the last page) and the `Link: <...>; rel="next"` header. Keyset\npagination: page 10,000 costs what page 1 costs.\n\n**Streams.** `application/x-ndjson`, one typed frame a line (`StreamEvent`, or `LogLine` for\nlogs). The last frame of every stream has `final: true`; a stream that fails ends with an error\nframe (`op: "error"`, the error in `body`).\n\n**Idempotency.** Creates take an `Idempotency-Key`; deployments are also idempotent on their\nname. **Secrets** (passwords, keys, token and seed secrets) are write-only: accepted, stored,\nnever returned (answers show `password_set: true`), logged, or put in events, audit entries or\nerrors; a created token, enrollment token or agent seed is answered once, with\n`Cache-Control: no-store`. **Limits**: at most N queued+running jobs per deployment (default\n10), beyond that 429 with `Retry-After`; request bodies are capped (413). **Time** is RFC 3339\nUTC; **ids** are opaque strings; backups also carry an integer `sequence`, monotonic per\ndeployment.\n\nA controller may serve a subset of this API: an operation it does not implement answers 410\nGone.',
-    license: { name: "Apache-2.0", identifier: "Apache-2.0" },
+export const document: Record<string, unknown> = JSON.parse(`{
+  "openapi": "3.1.0",
+  "info": {
+    "title": "stowage control API",
+    "version": "1.0.0",
+    "summary": "The northbound API: operators and tools <-> the stowage controller.",
+    "description": "The control API of a stowage controller, under \`/v1\`: tenants, tokens, agents, targets,\\ndeployments, backups, restores, jobs, events, audit and doctor. \`@stowage/control-client\`\\nand the \`stowage\` CLI are generated from this document.\\n\\n**Authentication.** \`Authorization: Bearer <token>\`: a random token, stored hashed, bound to a\\ntenant and a set of RBAC verbs (\`backup:create backup:read backup:delete backup:hold\\nrestore:execute deployment:write agent:manage token:manage audit:read admin:*\`). Each operation\\nnames its verb in \`x-stowage-verb\`. Default deny: no or bad credentials -> 401; authenticated\\nwithout the verb -> 403 \`authz.denied\` (checked before the body is validated); a resource of\\nanother tenant -> 404, never 403, so existence does not leak. Health, versions, JSON Home,\\nmetrics, the OpenAPI document and the docs page are public. On first start the controller\\ncreates an admin token in a 0600 file in its data directory.\\n\\n**Envelopes.** Every JSON success under \`/v1\` (but JSON Home) is\\n\`{ \\"schema\\": \\"stowage.v1\\", \\"command\\", \\"generated_at\\", \\"result\\" }\`; every 4xx/5xx is the error\\nenvelope \`{ \\"schema\\": \\"stowage.v1\\", \\"error\\": { \\"code\\", \\"message\\", \\"subject\\"?, \\"details\\"?,\\n\\"suggestion\\"?, \\"request_id\\" } }\` with a dotted code. \`GET /\`, \`/metrics\`, \`/v1/openapi.yaml\`,\\n\`/docs\` and NDJSON streams are not enveloped. The CLI maps statuses to exit codes: 200->0,\\n400->2, 401/403->3, 404->6, 409->7, 412->4, 422->9, 503->8, 500->1.\\n\\n**Pagination.** \`limit\` (default 50, at most 1000) and an opaque \`marker\`; a page carries\\n\`next_marker\` (\`null\` on the last page) and the \`Link: <...>; rel=\\"next\\"\` header. Keyset\\npagination: page 10,000 costs what page 1 costs.\\n\\n**Streams.** \`application/x-ndjson\`, one typed frame a line (\`StreamEvent\`, or \`LogLine\` for\\nlogs). The last frame of every stream has \`final: true\`; a stream that fails ends with an error\\nframe (\`op: \\"error\\"\`, the error in \`body\`).\\n\\n**Idempotency.** Creates take an \`Idempotency-Key\`; deployments are also idempotent on their\\nname. **Secrets** (passwords, keys, token and seed secrets) are write-only: accepted, stored,\\nnever returned (answers show \`password_set: true\`), logged, or put in events, audit entries or\\nerrors; a created token, enrollment token or agent seed is answered once, with\\n\`Cache-Control: no-store\`. **Limits**: at most N queued+running jobs per deployment (default\\n10), beyond that 429 with \`Retry-After\`; request bodies are capped (413). **Time** is RFC 3339\\nUTC; **ids** are opaque strings; backups also carry an integer \`sequence\`, monotonic per\\ndeployment.\\n\\nA controller may serve a subset of this API: an operation it does not implement answers 410\\nGone.",
+    "license": {
+      "name": "Apache-2.0",
+      "identifier": "Apache-2.0"
+    }
   },
-  servers: [
-    { url: "http://127.0.0.1:8080", description: "The reference controller's default address." },
+  "servers": [
+    {
+      "url": "http://127.0.0.1:8080",
+      "description": "The reference controller's default address."
+    }
   ],
-  security: [{ bearer: [] }],
-  tags: [
+  "security": [
     {
-      name: "meta",
-      description:
-        "Versions, JSON Home, health, version, metrics, the OpenAPI document and docs. Public.",
-    },
-    { name: "tenants", description: "Isolation boundaries. `admin:*`." },
-    {
-      name: "tokens",
-      description: "Operator bearer tokens; the secret is shown once, at creation. `token:manage`.",
-    },
-    {
-      name: "enrollments",
-      description: "One-time enrollment tokens with a TTL, for agents to enroll. `agent:manage`.",
-    },
-    {
-      name: "agents",
-      description:
-        "Enrolled agents; revocation; databacker-style identities for mysql-backup. `agent:manage`.",
-    },
-    {
-      name: "targets",
-      description: "Where backups are stored: file, s3, smb, swift. Credentials are write-only.",
-    },
-    {
-      name: "deployments",
-      description: "What is backed up, by which driver, when, where, and how long it is kept.",
-    },
-    {
-      name: "backups",
-      description: "Backup manifests; take, delete (tombstone), hold and verify backups.",
-    },
-    { name: "restores", description: "Restores, with pre-flight checks." },
-    {
-      name: "jobs",
-      description: "Backup, restore and verify jobs: status, cancel, events and logs.",
-    },
-    {
-      name: "events",
-      description: "The event feed: job progress, outcomes, skipped schedule slots.",
-    },
-    { name: "audit", description: "The hash-chained audit log. `audit:read`." },
-    { name: "doctor", description: "Health of every deployment, with suggestions." },
+      "bearer": []
+    }
   ],
-  "x-stowage-error": { schema: "ErrorEnvelope", style: "envelope" },
-  paths: {
+  "tags": [
+    {
+      "name": "meta",
+      "description": "Versions, JSON Home, health, version, metrics, the OpenAPI document and docs. Public."
+    },
+    {
+      "name": "tenants",
+      "description": "Isolation boundaries. \`admin:*\`."
+    },
+    {
+      "name": "tokens",
+      "description": "Operator bearer tokens; the secret is shown once, at creation. \`token:manage\`."
+    },
+    {
+      "name": "enrollments",
+      "description": "One-time enrollment tokens with a TTL, for agents to enroll. \`agent:manage\`."
+    },
+    {
+      "name": "agents",
+      "description": "Enrolled agents; revocation; databacker-style identities for mysql-backup. \`agent:manage\`."
+    },
+    {
+      "name": "targets",
+      "description": "Where backups are stored: file, s3, smb, swift. Credentials are write-only."
+    },
+    {
+      "name": "deployments",
+      "description": "What is backed up, by which driver, when, where, and how long it is kept."
+    },
+    {
+      "name": "backups",
+      "description": "Backup manifests; take, delete (tombstone), hold and verify backups."
+    },
+    {
+      "name": "restores",
+      "description": "Restores, with pre-flight checks."
+    },
+    {
+      "name": "jobs",
+      "description": "Backup, restore and verify jobs: status, cancel, events and logs."
+    },
+    {
+      "name": "events",
+      "description": "The event feed: job progress, outcomes, skipped schedule slots."
+    },
+    {
+      "name": "audit",
+      "description": "The hash-chained audit log. \`audit:read\`."
+    },
+    {
+      "name": "doctor",
+      "description": "Health of every deployment, with suggestions."
+    }
+  ],
+  "x-stowage-error": {
+    "schema": "ErrorEnvelope",
+    "style": "envelope"
+  },
+  "paths": {
     "/": {
-      get: {
-        tags: ["meta"],
-        summary: "List the API versions",
-        description:
-          "300 Multiple Choices with the versions this server serves, as Freezer and OpenStack do. Not enveloped. Public.",
-        operationId: "listApiVersions",
-        security: [],
-        responses: {
+      "get": {
+        "tags": [
+          "meta"
+        ],
+        "summary": "List the API versions",
+        "description": "300 Multiple Choices with the versions this server serves, as Freezer and OpenStack do. Not enveloped. Public.",
+        "operationId": "listApiVersions",
+        "security": [],
+        "responses": {
           "300": {
-            description: "The versions; follow the `self` link of the one to use.",
-            content: {
+            "description": "The versions; follow the \`self\` link of the one to use.",
+            "content": {
               "application/json": {
-                schema: { $ref: "#/components/schemas/ApiVersionList" },
-                example: {
-                  versions: [
-                    {
-                      id: "v1",
-                      status: "CURRENT",
-                      updated: "2026-04-01T00:00:00Z",
-                      links: [
-                        { rel: "self", href: "/v1" },
-                        { rel: "describedby", href: "/v1/openapi.yaml", type: "application/yaml" },
-                      ],
-                    },
-                  ],
+                "schema": {
+                  "$ref": "#/components/schemas/ApiVersionList"
                 },
-              },
-            },
+                "example": {
+                  "versions": [
+                    {
+                      "id": "v1",
+                      "status": "CURRENT",
+                      "updated": "2026-04-01T00:00:00Z",
+                      "links": [
+                        {
+                          "rel": "self",
+                          "href": "/v1"
+                        },
+                        {
+                          "rel": "describedby",
+                          "href": "/v1/openapi.yaml",
+                          "type": "application/yaml"
+                        }
+                      ]
+                    }
+                  ]
+                }
+              }
+            }
           },
-          "406": { $ref: "#/components/responses/NotAcceptable" },
-          "410": { $ref: "#/components/responses/Gone" },
-          "500": { $ref: "#/components/responses/InternalError" },
-        },
-      },
+          "406": {
+            "$ref": "#/components/responses/NotAcceptable"
+          },
+          "410": {
+            "$ref": "#/components/responses/Gone"
+          },
+          "500": {
+            "$ref": "#/components/responses/InternalError"
+          }
+        }
+      }
     },
     "/v1": {
-      get: {
-        tags: ["meta"],
-        summary: "Get the JSON Home document",
-        description:
-          "Every resource of `/v1` with its URL template and allowed methods (a JSON Home document, as Freezer serves). Not enveloped. `application/json` is an alias of `application/json-home`. Public, like the OpenAPI document it summarises.",
-        operationId: "getJsonHome",
-        security: [],
+      "get": {
+        "tags": [
+          "meta"
+        ],
+        "summary": "Get the JSON Home document",
+        "description": "Every resource of \`/v1\` with its URL template and allowed methods (a JSON Home document, as Freezer serves). Not enveloped. \`application/json\` is an alias of \`application/json-home\`. Public, like the OpenAPI document it summarises.",
+        "operationId": "getJsonHome",
+        "security": [],
         "x-stowage-media": {
-          default: "application/json-home",
-          aliases: { "application/json": "application/json-home" },
+          "default": "application/json-home",
+          "aliases": {
+            "application/json": "application/json-home"
+          }
         },
-        responses: {
+        "responses": {
           "200": {
-            description: "The JSON Home document.",
-            content: {
+            "description": "The JSON Home document.",
+            "content": {
               "application/json-home": {
-                schema: { $ref: "#/components/schemas/JsonHome" },
-                examples: { home: { $ref: "#/components/examples/JsonHome" } },
+                "schema": {
+                  "$ref": "#/components/schemas/JsonHome"
+                },
+                "examples": {
+                  "home": {
+                    "$ref": "#/components/examples/JsonHome"
+                  }
+                }
               },
               "application/json": {
-                schema: { $ref: "#/components/schemas/JsonHome" },
-                examples: { home: { $ref: "#/components/examples/JsonHome" } },
-              },
-            },
+                "schema": {
+                  "$ref": "#/components/schemas/JsonHome"
+                },
+                "examples": {
+                  "home": {
+                    "$ref": "#/components/examples/JsonHome"
+                  }
+                }
+              }
+            }
           },
-          "406": { $ref: "#/components/responses/NotAcceptable" },
-          "410": { $ref: "#/components/responses/Gone" },
-          "500": { $ref: "#/components/responses/InternalError" },
-        },
-      },
+          "406": {
+            "$ref": "#/components/responses/NotAcceptable"
+          },
+          "410": {
+            "$ref": "#/components/responses/Gone"
+          },
+          "500": {
+            "$ref": "#/components/responses/InternalError"
+          }
+        }
+      }
     },
     "/v1/healthz": {
-      get: {
-        tags: ["meta"],
-        summary: "Liveness",
-        description:
-          "200 while the process serves requests. Public; checks nothing else (see `getReadiness`).",
-        operationId: "getHealth",
-        security: [],
-        responses: {
+      "get": {
+        "tags": [
+          "meta"
+        ],
+        "summary": "Liveness",
+        "description": "200 while the process serves requests. Public; checks nothing else (see \`getReadiness\`).",
+        "operationId": "getHealth",
+        "security": [],
+        "responses": {
           "200": {
-            description: "Alive.",
-            content: {
+            "description": "Alive.",
+            "content": {
               "application/json": {
-                schema: { $ref: "#/components/schemas/GetHealthResponse" },
-                example: {
-                  schema: "stowage.v1",
-                  command: "health.check",
-                  generated_at: "2026-04-29T14:21:08Z",
-                  result: { status: "ok" },
+                "schema": {
+                  "$ref": "#/components/schemas/GetHealthResponse"
                 },
-              },
-            },
+                "example": {
+                  "schema": "stowage.v1",
+                  "command": "health.check",
+                  "generated_at": "2026-04-29T14:21:08Z",
+                  "result": {
+                    "status": "ok"
+                  }
+                }
+              }
+            }
           },
-          "406": { $ref: "#/components/responses/NotAcceptable" },
-          "410": { $ref: "#/components/responses/Gone" },
-          "500": { $ref: "#/components/responses/InternalError" },
-        },
-      },
+          "406": {
+            "$ref": "#/components/responses/NotAcceptable"
+          },
+          "410": {
+            "$ref": "#/components/responses/Gone"
+          },
+          "500": {
+            "$ref": "#/components/responses/InternalError"
+          }
+        }
+      }
     },
     "/v1/readyz": {
-      get: {
-        tags: ["meta"],
-        summary: "Readiness",
-        description:
-          "200 when the store is writable, the token-signing key is loaded and the scheduler runs; otherwise 503 `storage.unavailable` with one `details` entry per failing check. Public.",
-        operationId: "getReadiness",
-        security: [],
-        responses: {
+      "get": {
+        "tags": [
+          "meta"
+        ],
+        "summary": "Readiness",
+        "description": "200 when the store is writable, the token-signing key is loaded and the scheduler runs; otherwise 503 \`storage.unavailable\` with one \`details\` entry per failing check. Public.",
+        "operationId": "getReadiness",
+        "security": [],
+        "responses": {
           "200": {
-            description: "Ready.",
-            content: {
+            "description": "Ready.",
+            "content": {
               "application/json": {
-                schema: { $ref: "#/components/schemas/GetReadinessResponse" },
-                example: {
-                  schema: "stowage.v1",
-                  command: "health.ready",
-                  generated_at: "2026-04-29T14:21:08Z",
-                  result: {
-                    status: "ready",
-                    checks: [
-                      { name: "store", ok: true },
-                      { name: "signing_key", ok: true },
-                      { name: "scheduler", ok: true },
-                    ],
-                  },
+                "schema": {
+                  "$ref": "#/components/schemas/GetReadinessResponse"
                 },
-              },
-            },
+                "example": {
+                  "schema": "stowage.v1",
+                  "command": "health.ready",
+                  "generated_at": "2026-04-29T14:21:08Z",
+                  "result": {
+                    "status": "ready",
+                    "checks": [
+                      {
+                        "name": "store",
+                        "ok": true
+                      },
+                      {
+                        "name": "signing_key",
+                        "ok": true
+                      },
+                      {
+                        "name": "scheduler",
+                        "ok": true
+                      }
+                    ]
+                  }
+                }
+              }
+            }
           },
-          "406": { $ref: "#/components/responses/NotAcceptable" },
-          "410": { $ref: "#/components/responses/Gone" },
-          "500": { $ref: "#/components/responses/InternalError" },
+          "406": {
+            "$ref": "#/components/responses/NotAcceptable"
+          },
+          "410": {
+            "$ref": "#/components/responses/Gone"
+          },
+          "500": {
+            "$ref": "#/components/responses/InternalError"
+          },
           "503": {
-            $ref: "#/components/responses/ServiceUnavailable",
-            description: "Not ready: a check failed; `details` names each (`/checks/store`...).",
-          },
-        },
-      },
+            "$ref": "#/components/responses/ServiceUnavailable",
+            "description": "Not ready: a check failed; \`details\` names each (\`/checks/store\`...)."
+          }
+        }
+      }
     },
     "/v1/version": {
-      get: {
-        tags: ["meta"],
-        summary: "Get the server's version",
-        description:
-          "The controller release and the SHA-256 of the spec it was generated from. Public.",
-        operationId: "getVersion",
-        security: [],
-        responses: {
+      "get": {
+        "tags": [
+          "meta"
+        ],
+        "summary": "Get the server's version",
+        "description": "The controller release and the SHA-256 of the spec it was generated from. Public.",
+        "operationId": "getVersion",
+        "security": [],
+        "responses": {
           "200": {
-            description: "The version.",
-            content: {
+            "description": "The version.",
+            "content": {
               "application/json": {
-                schema: { $ref: "#/components/schemas/GetVersionResponse" },
-                example: {
-                  schema: "stowage.v1",
-                  command: "version.get",
-                  generated_at: "2026-04-29T14:21:08Z",
-                  result: {
-                    version: "1.0.0",
-                    api_version: "v1",
-                    commit: "4f1c0a9d2b7e",
-                    built_at: "2026-04-20T10:00:00Z",
-                    spec_sha256: "5d41402abc4b2a76b9719d911017c5925d41402abc4b2a76b9719d911017c592",
-                  },
+                "schema": {
+                  "$ref": "#/components/schemas/GetVersionResponse"
                 },
-              },
-            },
+                "example": {
+                  "schema": "stowage.v1",
+                  "command": "version.get",
+                  "generated_at": "2026-04-29T14:21:08Z",
+                  "result": {
+                    "version": "1.0.0",
+                    "api_version": "v1",
+                    "commit": "4f1c0a9d2b7e",
+                    "built_at": "2026-04-20T10:00:00Z",
+                    "spec_sha256": "5d41402abc4b2a76b9719d911017c5925d41402abc4b2a76b9719d911017c592"
+                  }
+                }
+              }
+            }
           },
-          "406": { $ref: "#/components/responses/NotAcceptable" },
-          "410": { $ref: "#/components/responses/Gone" },
-          "500": { $ref: "#/components/responses/InternalError" },
-        },
-      },
+          "406": {
+            "$ref": "#/components/responses/NotAcceptable"
+          },
+          "410": {
+            "$ref": "#/components/responses/Gone"
+          },
+          "500": {
+            "$ref": "#/components/responses/InternalError"
+          }
+        }
+      }
     },
     "/metrics": {
-      get: {
-        tags: ["meta"],
-        summary: "Prometheus metrics",
-        description:
-          "The Prometheus text exposition format (`text/plain; version=0.0.4`), outside `/v1` as Prometheus expects. Not enveloped. Public: it carries counts and ages, no names of secrets.",
-        operationId: "getMetrics",
-        security: [],
-        responses: {
+      "get": {
+        "tags": [
+          "meta"
+        ],
+        "summary": "Prometheus metrics",
+        "description": "The Prometheus text exposition format (\`text/plain; version=0.0.4\`), outside \`/v1\` as Prometheus expects. Not enveloped. Public: it carries counts and ages, no names of secrets.",
+        "operationId": "getMetrics",
+        "security": [],
+        "responses": {
           "200": {
-            description: "The metrics.",
-            content: {
+            "description": "The metrics.",
+            "content": {
               "text/plain": {
-                schema: { type: "string" },
-                example:
-                  '# HELP stowage_jobs_total Jobs finished, by kind and status.\n# TYPE stowage_jobs_total counter\nstowage_jobs_total{kind="backup",status="SUCCEEDED"} 1342\nstowage_jobs_total{kind="backup",status="FAILED"} 3\n# HELP stowage_last_good_backup_age_seconds Age of the newest COMPLETED backup.\n# TYPE stowage_last_good_backup_age_seconds gauge\nstowage_last_good_backup_age_seconds{tenant="acme",deployment="orders-db"} 1254\n# HELP stowage_jobs_queued Jobs waiting, by deployment.\n# TYPE stowage_jobs_queued gauge\nstowage_jobs_queued{tenant="acme",deployment="orders-db"} 1\n',
-              },
-            },
+                "schema": {
+                  "type": "string"
+                },
+                "example": "# HELP stowage_jobs_total Jobs finished, by kind and status.\\n# TYPE stowage_jobs_total counter\\nstowage_jobs_total{kind=\\"backup\\",status=\\"SUCCEEDED\\"} 1342\\nstowage_jobs_total{kind=\\"backup\\",status=\\"FAILED\\"} 3\\n# HELP stowage_last_good_backup_age_seconds Age of the newest COMPLETED backup.\\n# TYPE stowage_last_good_backup_age_seconds gauge\\nstowage_last_good_backup_age_seconds{tenant=\\"acme\\",deployment=\\"orders-db\\"} 1254\\n# HELP stowage_jobs_queued Jobs waiting, by deployment.\\n# TYPE stowage_jobs_queued gauge\\nstowage_jobs_queued{tenant=\\"acme\\",deployment=\\"orders-db\\"} 1\\n"
+              }
+            }
           },
-          "406": { $ref: "#/components/responses/NotAcceptable" },
-          "410": { $ref: "#/components/responses/Gone" },
-          "500": { $ref: "#/components/responses/InternalError" },
-        },
-      },
+          "406": {
+            "$ref": "#/components/responses/NotAcceptable"
+          },
+          "410": {
+            "$ref": "#/components/responses/Gone"
+          },
+          "500": {
+            "$ref": "#/components/responses/InternalError"
+          }
+        }
+      }
     },
     "/v1/openapi.yaml": {
-      get: {
-        tags: ["meta"],
-        summary: "Get this API's OpenAPI document",
-        description:
-          "The bundled control spec the server was generated from (its SHA-256 is `spec_sha256` of `getVersion`), so clients can pin to what they talk to. Not enveloped. Public.",
-        operationId: "getOpenApiSpec",
-        security: [],
-        responses: {
+      "get": {
+        "tags": [
+          "meta"
+        ],
+        "summary": "Get this API's OpenAPI document",
+        "description": "The bundled control spec the server was generated from (its SHA-256 is \`spec_sha256\` of \`getVersion\`), so clients can pin to what they talk to. Not enveloped. Public.",
+        "operationId": "getOpenApiSpec",
+        "security": [],
+        "responses": {
           "200": {
-            description: "The OpenAPI 3.1 document.",
-            content: {
+            "description": "The OpenAPI 3.1 document.",
+            "content": {
               "application/yaml": {
-                schema: { type: "string" },
-                example: "openapi: 3.1.0\ninfo:\n  title: stowage control API\n  version: 1.0.0\n",
-              },
-            },
+                "schema": {
+                  "type": "string"
+                },
+                "example": "openapi: 3.1.0\\ninfo:\\n  title: stowage control API\\n  version: 1.0.0\\n"
+              }
+            }
           },
-          "406": { $ref: "#/components/responses/NotAcceptable" },
-          "410": { $ref: "#/components/responses/Gone" },
-          "500": { $ref: "#/components/responses/InternalError" },
-        },
-      },
+          "406": {
+            "$ref": "#/components/responses/NotAcceptable"
+          },
+          "410": {
+            "$ref": "#/components/responses/Gone"
+          },
+          "500": {
+            "$ref": "#/components/responses/InternalError"
+          }
+        }
+      }
     },
     "/docs": {
-      get: {
-        tags: ["meta"],
-        summary: "API reference page",
-        description: "An HTML reference rendered from the OpenAPI document. Not enveloped. Public.",
-        operationId: "getDocs",
-        security: [],
-        responses: {
+      "get": {
+        "tags": [
+          "meta"
+        ],
+        "summary": "API reference page",
+        "description": "An HTML reference rendered from the OpenAPI document. Not enveloped. Public.",
+        "operationId": "getDocs",
+        "security": [],
+        "responses": {
           "200": {
-            description: "The page.",
-            content: {
+            "description": "The page.",
+            "content": {
               "text/html": {
-                schema: { type: "string" },
-                example:
-                  "<!doctype html><html><head><title>stowage control API</title></head><body>...</body></html>",
-              },
-            },
+                "schema": {
+                  "type": "string"
+                },
+                "example": "<!doctype html><html><head><title>stowage control API</title></head><body>...</body></html>"
+              }
+            }
           },
-          "406": { $ref: "#/components/responses/NotAcceptable" },
-          "410": { $ref: "#/components/responses/Gone" },
-          "500": { $ref: "#/components/responses/InternalError" },
-        },
-      },
+          "406": {
+            "$ref": "#/components/responses/NotAcceptable"
+          },
+          "410": {
+            "$ref": "#/components/responses/Gone"
+          },
+          "500": {
+            "$ref": "#/components/responses/InternalError"
+          }
+        }
+      }
     },
     "/v1/tenants": {
-      get: {
-        tags: ["tenants"],
-        summary: "List tenants",
-        description:
-          "Needs `admin:*`. An `admin:*` token of the server's first (root) tenant sees every tenant; one of another tenant sees only its own.",
-        operationId: "listTenants",
-        "x-stowage-verb": "admin:*",
-        parameters: [
-          { $ref: "#/components/parameters/Limit" },
-          { $ref: "#/components/parameters/Marker" },
+      "get": {
+        "tags": [
+          "tenants"
         ],
-        responses: {
-          "200": {
-            description: "A page of tenants.",
-            headers: { Link: { $ref: "#/components/headers/Link" } },
-            content: {
-              "application/json": {
-                schema: { $ref: "#/components/schemas/ListTenantsResponse" },
-                example: {
-                  schema: "stowage.v1",
-                  command: "tenants.list",
-                  generated_at: "2026-04-29T14:21:08Z",
-                  result: {
-                    items: [
-                      {
-                        id: "ten_01HZX2R6M3QJ4Y8K0C5T7V9B1N",
-                        name: "acme",
-                        description: "Acme Corp production",
-                        created_at: "2026-04-01T09:00:00Z",
-                        updated_at: "2026-04-01T09:00:00Z",
-                      },
-                      {
-                        id: "ten_01HZX2RB8D2F4H6K8M0P2R4T6V",
-                        name: "acme-staging",
-                        description: null,
-                        created_at: "2026-04-02T10:15:00Z",
-                        updated_at: "2026-04-02T10:15:00Z",
-                      },
-                    ],
-                    next_marker: null,
-                  },
-                },
-              },
-            },
-          },
-          "400": { $ref: "#/components/responses/BadRequest" },
-          "401": { $ref: "#/components/responses/Unauthorized" },
-          "403": { $ref: "#/components/responses/Forbidden" },
-          "406": { $ref: "#/components/responses/NotAcceptable" },
-          "410": { $ref: "#/components/responses/Gone" },
-          "500": { $ref: "#/components/responses/InternalError" },
-          "503": { $ref: "#/components/responses/ServiceUnavailable" },
-        },
-      },
-      post: {
-        tags: ["tenants"],
-        summary: "Create a tenant",
-        description:
-          "Needs `admin:*`. An `admin:*` token of the server's first (root) tenant sees every tenant; one of another tenant sees only its own. Names are unique: an existing name is 409.",
-        operationId: "createTenant",
+        "summary": "List tenants",
+        "description": "Needs \`admin:*\`. An \`admin:*\` token of the server's first (root) tenant sees every tenant; one of another tenant sees only its own.",
+        "operationId": "listTenants",
         "x-stowage-verb": "admin:*",
-        parameters: [{ $ref: "#/components/parameters/IdempotencyKey" }],
-        requestBody: {
-          required: true,
-          content: {
-            "application/json": {
-              schema: { $ref: "#/components/schemas/TenantCreate" },
-              example: { name: "acme", description: "Acme Corp production" },
-            },
+        "parameters": [
+          {
+            "$ref": "#/components/parameters/Limit"
           },
-        },
-        responses: {
-          "201": {
-            description: "Created.",
-            headers: { Location: { $ref: "#/components/headers/Location" } },
-            content: {
+          {
+            "$ref": "#/components/parameters/Marker"
+          }
+        ],
+        "responses": {
+          "200": {
+            "description": "A page of tenants.",
+            "headers": {
+              "Link": {
+                "$ref": "#/components/headers/Link"
+              }
+            },
+            "content": {
               "application/json": {
-                schema: { $ref: "#/components/schemas/CreateTenantResponse" },
-                example: {
-                  schema: "stowage.v1",
-                  command: "tenants.create",
-                  generated_at: "2026-04-29T14:21:08Z",
-                  result: {
-                    id: "ten_01HZX2R6M3QJ4Y8K0C5T7V9B1N",
-                    name: "acme",
-                    description: "Acme Corp production",
-                    created_at: "2026-04-01T09:00:00Z",
-                    updated_at: "2026-04-01T09:00:00Z",
-                  },
+                "schema": {
+                  "$ref": "#/components/schemas/ListTenantsResponse"
                 },
-              },
-            },
+                "example": {
+                  "schema": "stowage.v1",
+                  "command": "tenants.list",
+                  "generated_at": "2026-04-29T14:21:08Z",
+                  "result": {
+                    "items": [
+                      {
+                        "id": "ten_01HZX2R6M3QJ4Y8K0C5T7V9B1N",
+                        "name": "acme",
+                        "description": "Acme Corp production",
+                        "created_at": "2026-04-01T09:00:00Z",
+                        "updated_at": "2026-04-01T09:00:00Z"
+                      },
+                      {
+                        "id": "ten_01HZX2RB8D2F4H6K8M0P2R4T6V",
+                        "name": "acme-staging",
+                        "description": null,
+                        "created_at": "2026-04-02T10:15:00Z",
+                        "updated_at": "2026-04-02T10:15:00Z"
+                      }
+                    ],
+                    "next_marker": null
+                  }
+                }
+              }
+            }
           },
-          "400": { $ref: "#/components/responses/BadRequest" },
-          "401": { $ref: "#/components/responses/Unauthorized" },
-          "403": { $ref: "#/components/responses/Forbidden" },
-          "406": { $ref: "#/components/responses/NotAcceptable" },
-          "409": {
-            $ref: "#/components/responses/Conflict",
-            description:
-              "A tenant of this name exists, or the `Idempotency-Key` was used with another body.",
+          "400": {
+            "$ref": "#/components/responses/BadRequest"
           },
-          "410": { $ref: "#/components/responses/Gone" },
-          "413": { $ref: "#/components/responses/PayloadTooLarge" },
-          "415": { $ref: "#/components/responses/UnsupportedMediaType" },
-          "500": { $ref: "#/components/responses/InternalError" },
-          "503": { $ref: "#/components/responses/ServiceUnavailable" },
-        },
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          },
+          "403": {
+            "$ref": "#/components/responses/Forbidden"
+          },
+          "406": {
+            "$ref": "#/components/responses/NotAcceptable"
+          },
+          "410": {
+            "$ref": "#/components/responses/Gone"
+          },
+          "500": {
+            "$ref": "#/components/responses/InternalError"
+          },
+          "503": {
+            "$ref": "#/components/responses/ServiceUnavailable"
+          }
+        }
       },
+      "post": {
+        "tags": [
+          "tenants"
+        ],
+        "summary": "Create a tenant",
+        "description": "Needs \`admin:*\`. An \`admin:*\` token of the server's first (root) tenant sees every tenant; one of another tenant sees only its own. Names are unique: an existing name is 409.",
+        "operationId": "createTenant",
+        "x-stowage-verb": "admin:*",
+        "parameters": [
+          {
+            "$ref": "#/components/parameters/IdempotencyKey"
+          }
+        ],
+        "requestBody": {
+          "required": true,
+          "content": {
+            "application/json": {
+              "schema": {
+                "$ref": "#/components/schemas/TenantCreate"
+              },
+              "example": {
+                "name": "acme",
+                "description": "Acme Corp production"
+              }
+            }
+          }
+        },
+        "responses": {
+          "201": {
+            "description": "Created.",
+            "headers": {
+              "Location": {
+                "$ref": "#/components/headers/Location"
+              }
+            },
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/CreateTenantResponse"
+                },
+                "example": {
+                  "schema": "stowage.v1",
+                  "command": "tenants.create",
+                  "generated_at": "2026-04-29T14:21:08Z",
+                  "result": {
+                    "id": "ten_01HZX2R6M3QJ4Y8K0C5T7V9B1N",
+                    "name": "acme",
+                    "description": "Acme Corp production",
+                    "created_at": "2026-04-01T09:00:00Z",
+                    "updated_at": "2026-04-01T09:00:00Z"
+                  }
+                }
+              }
+            }
+          },
+          "400": {
+            "$ref": "#/components/responses/BadRequest"
+          },
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          },
+          "403": {
+            "$ref": "#/components/responses/Forbidden"
+          },
+          "406": {
+            "$ref": "#/components/responses/NotAcceptable"
+          },
+          "409": {
+            "$ref": "#/components/responses/Conflict",
+            "description": "A tenant of this name exists, or the \`Idempotency-Key\` was used with another body."
+          },
+          "410": {
+            "$ref": "#/components/responses/Gone"
+          },
+          "413": {
+            "$ref": "#/components/responses/PayloadTooLarge"
+          },
+          "415": {
+            "$ref": "#/components/responses/UnsupportedMediaType"
+          },
+          "500": {
+            "$ref": "#/components/responses/InternalError"
+          },
+          "503": {
+            "$ref": "#/components/responses/ServiceUnavailable"
+          }
+        }
+      }
     },
     "/v1/tenants/{tenant}": {
-      get: {
-        tags: ["tenants"],
-        summary: "Get a tenant",
-        description:
-          "Needs `admin:*`. An `admin:*` token of the server's first (root) tenant sees every tenant; one of another tenant sees only its own.",
-        operationId: "getTenant",
+      "get": {
+        "tags": [
+          "tenants"
+        ],
+        "summary": "Get a tenant",
+        "description": "Needs \`admin:*\`. An \`admin:*\` token of the server's first (root) tenant sees every tenant; one of another tenant sees only its own.",
+        "operationId": "getTenant",
         "x-stowage-verb": "admin:*",
-        parameters: [{ $ref: "#/components/parameters/TenantId" }],
-        responses: {
+        "parameters": [
+          {
+            "$ref": "#/components/parameters/TenantId"
+          }
+        ],
+        "responses": {
           "200": {
-            description: "The tenant.",
-            content: {
+            "description": "The tenant.",
+            "content": {
               "application/json": {
-                schema: { $ref: "#/components/schemas/GetTenantResponse" },
-                example: {
-                  schema: "stowage.v1",
-                  command: "tenants.get",
-                  generated_at: "2026-04-29T14:21:08Z",
-                  result: {
-                    id: "ten_01HZX2R6M3QJ4Y8K0C5T7V9B1N",
-                    name: "acme",
-                    description: "Acme Corp production",
-                    created_at: "2026-04-01T09:00:00Z",
-                    updated_at: "2026-04-01T09:00:00Z",
-                  },
+                "schema": {
+                  "$ref": "#/components/schemas/GetTenantResponse"
                 },
-              },
-            },
+                "example": {
+                  "schema": "stowage.v1",
+                  "command": "tenants.get",
+                  "generated_at": "2026-04-29T14:21:08Z",
+                  "result": {
+                    "id": "ten_01HZX2R6M3QJ4Y8K0C5T7V9B1N",
+                    "name": "acme",
+                    "description": "Acme Corp production",
+                    "created_at": "2026-04-01T09:00:00Z",
+                    "updated_at": "2026-04-01T09:00:00Z"
+                  }
+                }
+              }
+            }
           },
-          "400": { $ref: "#/components/responses/BadRequest" },
-          "401": { $ref: "#/components/responses/Unauthorized" },
-          "403": { $ref: "#/components/responses/Forbidden" },
+          "400": {
+            "$ref": "#/components/responses/BadRequest"
+          },
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          },
+          "403": {
+            "$ref": "#/components/responses/Forbidden"
+          },
           "404": {
-            $ref: "#/components/responses/NotFound",
-            description:
-              "No such resource in the caller's tenant. A resource of another tenant is 404 too, never 403: existence does not leak.",
+            "$ref": "#/components/responses/NotFound",
+            "description": "No such resource in the caller's tenant. A resource of another tenant is 404 too, never 403: existence does not leak."
           },
-          "406": { $ref: "#/components/responses/NotAcceptable" },
-          "410": { $ref: "#/components/responses/Gone" },
-          "500": { $ref: "#/components/responses/InternalError" },
-          "503": { $ref: "#/components/responses/ServiceUnavailable" },
-        },
+          "406": {
+            "$ref": "#/components/responses/NotAcceptable"
+          },
+          "410": {
+            "$ref": "#/components/responses/Gone"
+          },
+          "500": {
+            "$ref": "#/components/responses/InternalError"
+          },
+          "503": {
+            "$ref": "#/components/responses/ServiceUnavailable"
+          }
+        }
       },
-      delete: {
-        tags: ["tenants"],
-        summary: "Delete a tenant",
-        description:
-          "Needs `admin:*`. An `admin:*` token of the server's first (root) tenant sees every tenant; one of another tenant sees only its own. Only an empty tenant can go (no deployments, targets or agents: 409 otherwise); its tokens and enrollments are revoked with it. The root tenant cannot be deleted (409).",
-        operationId: "deleteTenant",
+      "delete": {
+        "tags": [
+          "tenants"
+        ],
+        "summary": "Delete a tenant",
+        "description": "Needs \`admin:*\`. An \`admin:*\` token of the server's first (root) tenant sees every tenant; one of another tenant sees only its own. Only an empty tenant can go (no deployments, targets or agents: 409 otherwise); its tokens and enrollments are revoked with it. The root tenant cannot be deleted (409).",
+        "operationId": "deleteTenant",
         "x-stowage-verb": "admin:*",
-        parameters: [{ $ref: "#/components/parameters/TenantId" }],
-        responses: {
-          "204": { description: "Deleted." },
-          "400": { $ref: "#/components/responses/BadRequest" },
-          "401": { $ref: "#/components/responses/Unauthorized" },
-          "403": { $ref: "#/components/responses/Forbidden" },
+        "parameters": [
+          {
+            "$ref": "#/components/parameters/TenantId"
+          }
+        ],
+        "responses": {
+          "204": {
+            "description": "Deleted."
+          },
+          "400": {
+            "$ref": "#/components/responses/BadRequest"
+          },
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          },
+          "403": {
+            "$ref": "#/components/responses/Forbidden"
+          },
           "404": {
-            $ref: "#/components/responses/NotFound",
-            description:
-              "No such resource in the caller's tenant. A resource of another tenant is 404 too, never 403: existence does not leak.",
+            "$ref": "#/components/responses/NotFound",
+            "description": "No such resource in the caller's tenant. A resource of another tenant is 404 too, never 403: existence does not leak."
           },
           "409": {
-            $ref: "#/components/responses/Conflict",
-            description:
-              "The tenant still has deployments, targets or agents, or is the root tenant.",
+            "$ref": "#/components/responses/Conflict",
+            "description": "The tenant still has deployments, targets or agents, or is the root tenant."
           },
-          "410": { $ref: "#/components/responses/Gone" },
-          "500": { $ref: "#/components/responses/InternalError" },
-          "503": { $ref: "#/components/responses/ServiceUnavailable" },
-        },
-      },
+          "410": {
+            "$ref": "#/components/responses/Gone"
+          },
+          "500": {
+            "$ref": "#/components/responses/InternalError"
+          },
+          "503": {
+            "$ref": "#/components/responses/ServiceUnavailable"
+          }
+        }
+      }
     },
     "/v1/tokens": {
-      get: {
-        tags: ["tokens"],
-        summary: "List tokens",
-        description: "The caller's tenant's tokens. Never a secret: only its `prefix`.",
-        operationId: "listTokens",
-        "x-stowage-verb": "token:manage",
-        parameters: [
-          { $ref: "#/components/parameters/Limit" },
-          { $ref: "#/components/parameters/Marker" },
+      "get": {
+        "tags": [
+          "tokens"
         ],
-        responses: {
-          "200": {
-            description: "A page of tokens.",
-            headers: { Link: { $ref: "#/components/headers/Link" } },
-            content: {
-              "application/json": {
-                schema: { $ref: "#/components/schemas/ListTokensResponse" },
-                example: {
-                  schema: "stowage.v1",
-                  command: "tokens.list",
-                  generated_at: "2026-04-29T14:21:08Z",
-                  result: {
-                    items: [
-                      {
-                        id: "tok_01HZX2T4D8F0G2H4J6K8M0N2P4",
-                        tenant_id: "ten_01HZX2R6M3QJ4Y8K0C5T7V9B1N",
-                        name: "ci-backups",
-                        verbs: ["backup:create", "backup:read"],
-                        prefix: "stw_Qm9v",
-                        state: "active",
-                        created_at: "2026-04-10T08:00:00Z",
-                        expires_at: "2026-10-10T08:00:00Z",
-                        last_used_at: "2026-04-29T14:00:02Z",
-                        revoked_at: null,
-                      },
-                      {
-                        id: "tok_01HZX2T9W3Y5A7C9E1G3J5L7N9",
-                        tenant_id: "ten_01HZX2R6M3QJ4Y8K0C5T7V9B1N",
-                        name: "bootstrap-admin",
-                        verbs: ["admin:*"],
-                        prefix: "stw_x7Kp",
-                        state: "active",
-                        created_at: "2026-04-01T09:00:00Z",
-                        expires_at: null,
-                        last_used_at: "2026-04-29T13:58:40Z",
-                        revoked_at: null,
-                      },
-                    ],
-                    next_marker: null,
-                  },
-                },
-              },
-            },
-          },
-          "400": { $ref: "#/components/responses/BadRequest" },
-          "401": { $ref: "#/components/responses/Unauthorized" },
-          "403": { $ref: "#/components/responses/Forbidden" },
-          "406": { $ref: "#/components/responses/NotAcceptable" },
-          "410": { $ref: "#/components/responses/Gone" },
-          "500": { $ref: "#/components/responses/InternalError" },
-          "503": { $ref: "#/components/responses/ServiceUnavailable" },
-        },
-      },
-      post: {
-        tags: ["tokens"],
-        summary: "Create a token",
-        description:
-          "Creates an operator bearer token and answers its secret, once (`Cache-Control: no-store`); the server keeps only a hash. A token cannot grant a verb its creator lacks (403), nor act in another tenant without `admin:*` (403).",
-        operationId: "createToken",
+        "summary": "List tokens",
+        "description": "The caller's tenant's tokens. Never a secret: only its \`prefix\`.",
+        "operationId": "listTokens",
         "x-stowage-verb": "token:manage",
-        parameters: [{ $ref: "#/components/parameters/IdempotencyKey" }],
-        requestBody: {
-          required: true,
-          content: {
-            "application/json": {
-              schema: { $ref: "#/components/schemas/TokenCreate" },
-              example: {
-                name: "ci-backups",
-                verbs: ["backup:create", "backup:read"],
-                expires_at: "2026-10-10T08:00:00Z",
-              },
-            },
+        "parameters": [
+          {
+            "$ref": "#/components/parameters/Limit"
           },
-        },
-        responses: {
-          "201": {
-            description: "Created; `secret` is shown this once.",
-            headers: {
-              Location: { $ref: "#/components/headers/Location" },
-              "Cache-Control": { $ref: "#/components/headers/CacheControlNoStore" },
+          {
+            "$ref": "#/components/parameters/Marker"
+          }
+        ],
+        "responses": {
+          "200": {
+            "description": "A page of tokens.",
+            "headers": {
+              "Link": {
+                "$ref": "#/components/headers/Link"
+              }
             },
-            content: {
+            "content": {
               "application/json": {
-                schema: { $ref: "#/components/schemas/CreateTokenResponse" },
-                example: {
-                  schema: "stowage.v1",
-                  command: "tokens.create",
-                  generated_at: "2026-04-29T14:21:08Z",
-                  result: {
-                    id: "tok_01HZX2T4D8F0G2H4J6K8M0N2P4",
-                    tenant_id: "ten_01HZX2R6M3QJ4Y8K0C5T7V9B1N",
-                    name: "ci-backups",
-                    verbs: ["backup:create", "backup:read"],
-                    prefix: "stw_Qm9v",
-                    state: "active",
-                    created_at: "2026-04-10T08:00:00Z",
-                    expires_at: "2026-10-10T08:00:00Z",
-                    last_used_at: null,
-                    revoked_at: null,
-                    secret: "stw_Qm9vYmFyLXNlY3JldC10b2tlbi12YWx1ZS0wMTIzNDU2Nzg5",
-                  },
+                "schema": {
+                  "$ref": "#/components/schemas/ListTokensResponse"
                 },
-              },
-            },
+                "example": {
+                  "schema": "stowage.v1",
+                  "command": "tokens.list",
+                  "generated_at": "2026-04-29T14:21:08Z",
+                  "result": {
+                    "items": [
+                      {
+                        "id": "tok_01HZX2T4D8F0G2H4J6K8M0N2P4",
+                        "tenant_id": "ten_01HZX2R6M3QJ4Y8K0C5T7V9B1N",
+                        "name": "ci-backups",
+                        "verbs": [
+                          "backup:create",
+                          "backup:read"
+                        ],
+                        "prefix": "stw_Qm9v",
+                        "state": "active",
+                        "created_at": "2026-04-10T08:00:00Z",
+                        "expires_at": "2026-10-10T08:00:00Z",
+                        "last_used_at": "2026-04-29T14:00:02Z",
+                        "revoked_at": null
+                      },
+                      {
+                        "id": "tok_01HZX2T9W3Y5A7C9E1G3J5L7N9",
+                        "tenant_id": "ten_01HZX2R6M3QJ4Y8K0C5T7V9B1N",
+                        "name": "bootstrap-admin",
+                        "verbs": [
+                          "admin:*"
+                        ],
+                        "prefix": "stw_x7Kp",
+                        "state": "active",
+                        "created_at": "2026-04-01T09:00:00Z",
+                        "expires_at": null,
+                        "last_used_at": "2026-04-29T13:58:40Z",
+                        "revoked_at": null
+                      }
+                    ],
+                    "next_marker": null
+                  }
+                }
+              }
+            }
           },
-          "400": { $ref: "#/components/responses/BadRequest" },
-          "401": { $ref: "#/components/responses/Unauthorized" },
-          "403": { $ref: "#/components/responses/Forbidden" },
-          "406": { $ref: "#/components/responses/NotAcceptable" },
-          "409": {
-            $ref: "#/components/responses/Conflict",
-            description: "The `Idempotency-Key` was used with another body.",
+          "400": {
+            "$ref": "#/components/responses/BadRequest"
           },
-          "410": { $ref: "#/components/responses/Gone" },
-          "413": { $ref: "#/components/responses/PayloadTooLarge" },
-          "415": { $ref: "#/components/responses/UnsupportedMediaType" },
-          "500": { $ref: "#/components/responses/InternalError" },
-          "503": { $ref: "#/components/responses/ServiceUnavailable" },
-        },
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          },
+          "403": {
+            "$ref": "#/components/responses/Forbidden"
+          },
+          "406": {
+            "$ref": "#/components/responses/NotAcceptable"
+          },
+          "410": {
+            "$ref": "#/components/responses/Gone"
+          },
+          "500": {
+            "$ref": "#/components/responses/InternalError"
+          },
+          "503": {
+            "$ref": "#/components/responses/ServiceUnavailable"
+          }
+        }
       },
+      "post": {
+        "tags": [
+          "tokens"
+        ],
+        "summary": "Create a token",
+        "description": "Creates an operator bearer token and answers its secret, once (\`Cache-Control: no-store\`); the server keeps only a hash. A token cannot grant a verb its creator lacks (403), nor act in another tenant without \`admin:*\` (403).",
+        "operationId": "createToken",
+        "x-stowage-verb": "token:manage",
+        "parameters": [
+          {
+            "$ref": "#/components/parameters/IdempotencyKey"
+          }
+        ],
+        "requestBody": {
+          "required": true,
+          "content": {
+            "application/json": {
+              "schema": {
+                "$ref": "#/components/schemas/TokenCreate"
+              },
+              "example": {
+                "name": "ci-backups",
+                "verbs": [
+                  "backup:create",
+                  "backup:read"
+                ],
+                "expires_at": "2026-10-10T08:00:00Z"
+              }
+            }
+          }
+        },
+        "responses": {
+          "201": {
+            "description": "Created; \`secret\` is shown this once.",
+            "headers": {
+              "Location": {
+                "$ref": "#/components/headers/Location"
+              },
+              "Cache-Control": {
+                "$ref": "#/components/headers/CacheControlNoStore"
+              }
+            },
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/CreateTokenResponse"
+                },
+                "example": {
+                  "schema": "stowage.v1",
+                  "command": "tokens.create",
+                  "generated_at": "2026-04-29T14:21:08Z",
+                  "result": {
+                    "id": "tok_01HZX2T4D8F0G2H4J6K8M0N2P4",
+                    "tenant_id": "ten_01HZX2R6M3QJ4Y8K0C5T7V9B1N",
+                    "name": "ci-backups",
+                    "verbs": [
+                      "backup:create",
+                      "backup:read"
+                    ],
+                    "prefix": "stw_Qm9v",
+                    "state": "active",
+                    "created_at": "2026-04-10T08:00:00Z",
+                    "expires_at": "2026-10-10T08:00:00Z",
+                    "last_used_at": null,
+                    "revoked_at": null,
+                    "secret": "stw_Qm9vYmFyLXNlY3JldC10b2tlbi12YWx1ZS0wMTIzNDU2Nzg5"
+                  }
+                }
+              }
+            }
+          },
+          "400": {
+            "$ref": "#/components/responses/BadRequest"
+          },
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          },
+          "403": {
+            "$ref": "#/components/responses/Forbidden"
+          },
+          "406": {
+            "$ref": "#/components/responses/NotAcceptable"
+          },
+          "409": {
+            "$ref": "#/components/responses/Conflict",
+            "description": "The \`Idempotency-Key\` was used with another body."
+          },
+          "410": {
+            "$ref": "#/components/responses/Gone"
+          },
+          "413": {
+            "$ref": "#/components/responses/PayloadTooLarge"
+          },
+          "415": {
+            "$ref": "#/components/responses/UnsupportedMediaType"
+          },
+          "500": {
+            "$ref": "#/components/responses/InternalError"
+          },
+          "503": {
+            "$ref": "#/components/responses/ServiceUnavailable"
+          }
+        }
+      }
     },
     "/v1/tokens/{token}": {
-      get: {
-        tags: ["tokens"],
-        summary: "Get a token",
-        description: "Never the secret.",
-        operationId: "getToken",
+      "get": {
+        "tags": [
+          "tokens"
+        ],
+        "summary": "Get a token",
+        "description": "Never the secret.",
+        "operationId": "getToken",
         "x-stowage-verb": "token:manage",
-        parameters: [{ $ref: "#/components/parameters/TokenId" }],
-        responses: {
+        "parameters": [
+          {
+            "$ref": "#/components/parameters/TokenId"
+          }
+        ],
+        "responses": {
           "200": {
-            description: "The token.",
-            content: {
+            "description": "The token.",
+            "content": {
               "application/json": {
-                schema: { $ref: "#/components/schemas/GetTokenResponse" },
-                example: {
-                  schema: "stowage.v1",
-                  command: "tokens.get",
-                  generated_at: "2026-04-29T14:21:08Z",
-                  result: {
-                    id: "tok_01HZX2T4D8F0G2H4J6K8M0N2P4",
-                    tenant_id: "ten_01HZX2R6M3QJ4Y8K0C5T7V9B1N",
-                    name: "ci-backups",
-                    verbs: ["backup:create", "backup:read"],
-                    prefix: "stw_Qm9v",
-                    state: "active",
-                    created_at: "2026-04-10T08:00:00Z",
-                    expires_at: "2026-10-10T08:00:00Z",
-                    last_used_at: "2026-04-29T14:00:02Z",
-                    revoked_at: null,
-                  },
+                "schema": {
+                  "$ref": "#/components/schemas/GetTokenResponse"
                 },
-              },
-            },
+                "example": {
+                  "schema": "stowage.v1",
+                  "command": "tokens.get",
+                  "generated_at": "2026-04-29T14:21:08Z",
+                  "result": {
+                    "id": "tok_01HZX2T4D8F0G2H4J6K8M0N2P4",
+                    "tenant_id": "ten_01HZX2R6M3QJ4Y8K0C5T7V9B1N",
+                    "name": "ci-backups",
+                    "verbs": [
+                      "backup:create",
+                      "backup:read"
+                    ],
+                    "prefix": "stw_Qm9v",
+                    "state": "active",
+                    "created_at": "2026-04-10T08:00:00Z",
+                    "expires_at": "2026-10-10T08:00:00Z",
+                    "last_used_at": "2026-04-29T14:00:02Z",
+                    "revoked_at": null
+                  }
+                }
+              }
+            }
           },
-          "400": { $ref: "#/components/responses/BadRequest" },
-          "401": { $ref: "#/components/responses/Unauthorized" },
-          "403": { $ref: "#/components/responses/Forbidden" },
+          "400": {
+            "$ref": "#/components/responses/BadRequest"
+          },
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          },
+          "403": {
+            "$ref": "#/components/responses/Forbidden"
+          },
           "404": {
-            $ref: "#/components/responses/NotFound",
-            description:
-              "No such resource in the caller's tenant. A resource of another tenant is 404 too, never 403: existence does not leak.",
+            "$ref": "#/components/responses/NotFound",
+            "description": "No such resource in the caller's tenant. A resource of another tenant is 404 too, never 403: existence does not leak."
           },
-          "406": { $ref: "#/components/responses/NotAcceptable" },
-          "410": { $ref: "#/components/responses/Gone" },
-          "500": { $ref: "#/components/responses/InternalError" },
-          "503": { $ref: "#/components/responses/ServiceUnavailable" },
-        },
+          "406": {
+            "$ref": "#/components/responses/NotAcceptable"
+          },
+          "410": {
+            "$ref": "#/components/responses/Gone"
+          },
+          "500": {
+            "$ref": "#/components/responses/InternalError"
+          },
+          "503": {
+            "$ref": "#/components/responses/ServiceUnavailable"
+          }
+        }
       },
-      delete: {
-        tags: ["tokens"],
-        summary: "Revoke a token",
-        description:
-          "Revokes at once: the next request with it is 401. Idempotent: revoking a revoked token answers it again. The record stays (state `revoked`) for the audit trail.",
-        operationId: "revokeToken",
+      "delete": {
+        "tags": [
+          "tokens"
+        ],
+        "summary": "Revoke a token",
+        "description": "Revokes at once: the next request with it is 401. Idempotent: revoking a revoked token answers it again. The record stays (state \`revoked\`) for the audit trail.",
+        "operationId": "revokeToken",
         "x-stowage-verb": "token:manage",
-        parameters: [{ $ref: "#/components/parameters/TokenId" }],
-        responses: {
+        "parameters": [
+          {
+            "$ref": "#/components/parameters/TokenId"
+          }
+        ],
+        "responses": {
           "200": {
-            description: "Revoked.",
-            content: {
+            "description": "Revoked.",
+            "content": {
               "application/json": {
-                schema: { $ref: "#/components/schemas/RevokeTokenResponse" },
-                example: {
-                  schema: "stowage.v1",
-                  command: "tokens.revoke",
-                  generated_at: "2026-04-29T14:21:08Z",
-                  result: {
-                    id: "tok_01HZX2T4D8F0G2H4J6K8M0N2P4",
-                    tenant_id: "ten_01HZX2R6M3QJ4Y8K0C5T7V9B1N",
-                    name: "ci-backups",
-                    verbs: ["backup:create", "backup:read"],
-                    prefix: "stw_Qm9v",
-                    state: "revoked",
-                    created_at: "2026-04-10T08:00:00Z",
-                    expires_at: "2026-10-10T08:00:00Z",
-                    last_used_at: "2026-04-29T14:00:02Z",
-                    revoked_at: "2026-04-29T14:21:08Z",
-                  },
+                "schema": {
+                  "$ref": "#/components/schemas/RevokeTokenResponse"
                 },
-              },
-            },
+                "example": {
+                  "schema": "stowage.v1",
+                  "command": "tokens.revoke",
+                  "generated_at": "2026-04-29T14:21:08Z",
+                  "result": {
+                    "id": "tok_01HZX2T4D8F0G2H4J6K8M0N2P4",
+                    "tenant_id": "ten_01HZX2R6M3QJ4Y8K0C5T7V9B1N",
+                    "name": "ci-backups",
+                    "verbs": [
+                      "backup:create",
+                      "backup:read"
+                    ],
+                    "prefix": "stw_Qm9v",
+                    "state": "revoked",
+                    "created_at": "2026-04-10T08:00:00Z",
+                    "expires_at": "2026-10-10T08:00:00Z",
+                    "last_used_at": "2026-04-29T14:00:02Z",
+                    "revoked_at": "2026-04-29T14:21:08Z"
+                  }
+                }
+              }
+            }
           },
-          "400": { $ref: "#/components/responses/BadRequest" },
-          "401": { $ref: "#/components/responses/Unauthorized" },
-          "403": { $ref: "#/components/responses/Forbidden" },
+          "400": {
+            "$ref": "#/components/responses/BadRequest"
+          },
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          },
+          "403": {
+            "$ref": "#/components/responses/Forbidden"
+          },
           "404": {
-            $ref: "#/components/responses/NotFound",
-            description:
-              "No such resource in the caller's tenant. A resource of another tenant is 404 too, never 403: existence does not leak.",
+            "$ref": "#/components/responses/NotFound",
+            "description": "No such resource in the caller's tenant. A resource of another tenant is 404 too, never 403: existence does not leak."
           },
-          "406": { $ref: "#/components/responses/NotAcceptable" },
-          "410": { $ref: "#/components/responses/Gone" },
-          "500": { $ref: "#/components/responses/InternalError" },
-          "503": { $ref: "#/components/responses/ServiceUnavailable" },
-        },
-      },
+          "406": {
+            "$ref": "#/components/responses/NotAcceptable"
+          },
+          "410": {
+            "$ref": "#/components/responses/Gone"
+          },
+          "500": {
+            "$ref": "#/components/responses/InternalError"
+          },
+          "503": {
+            "$ref": "#/components/responses/ServiceUnavailable"
+          }
+        }
+      }
     },
     "/v1/enrollments": {
-      get: {
-        tags: ["enrollments"],
-        summary: "List enrollments",
-        description: "Never a token.",
-        operationId: "listEnrollments",
-        "x-stowage-verb": "agent:manage",
-        parameters: [
-          { $ref: "#/components/parameters/Limit" },
-          { $ref: "#/components/parameters/Marker" },
+      "get": {
+        "tags": [
+          "enrollments"
         ],
-        responses: {
-          "200": {
-            description: "A page of enrollments.",
-            headers: { Link: { $ref: "#/components/headers/Link" } },
-            content: {
-              "application/json": {
-                schema: { $ref: "#/components/schemas/ListEnrollmentsResponse" },
-                example: {
-                  schema: "stowage.v1",
-                  command: "enrollments.list",
-                  generated_at: "2026-04-29T14:21:08Z",
-                  result: {
-                    items: [
-                      {
-                        id: "enr_01HZX2V7B3C5D7E9F1G3H5J7K9",
-                        tenant_id: "ten_01HZX2R6M3QJ4Y8K0C5T7V9B1N",
-                        description: "orders-db host",
-                        agent_name: "orders-db-1",
-                        state: "pending",
-                        created_at: "2026-04-29T14:00:00Z",
-                        expires_at: "2026-04-29T15:00:00Z",
-                        used_at: null,
-                        agent_id: null,
-                      },
-                    ],
-                    next_marker: null,
-                  },
-                },
-              },
-            },
-          },
-          "400": { $ref: "#/components/responses/BadRequest" },
-          "401": { $ref: "#/components/responses/Unauthorized" },
-          "403": { $ref: "#/components/responses/Forbidden" },
-          "406": { $ref: "#/components/responses/NotAcceptable" },
-          "410": { $ref: "#/components/responses/Gone" },
-          "500": { $ref: "#/components/responses/InternalError" },
-          "503": { $ref: "#/components/responses/ServiceUnavailable" },
-        },
-      },
-      post: {
-        tags: ["enrollments"],
-        summary: "Create a one-time enrollment token",
-        description:
-          "The answer carries the token once (`Cache-Control: no-store`); it works for one `POST /engines/enroll` within `ttl_seconds`, then never again.",
-        operationId: "createEnrollment",
+        "summary": "List enrollments",
+        "description": "Never a token.",
+        "operationId": "listEnrollments",
         "x-stowage-verb": "agent:manage",
-        parameters: [{ $ref: "#/components/parameters/IdempotencyKey" }],
-        requestBody: {
-          required: false,
-          content: {
-            "application/json": {
-              schema: { $ref: "#/components/schemas/EnrollmentCreate" },
-              example: {
-                ttl_seconds: 3600,
-                description: "orders-db host",
-                agent_name: "orders-db-1",
-              },
-            },
+        "parameters": [
+          {
+            "$ref": "#/components/parameters/Limit"
           },
-        },
-        responses: {
-          "201": {
-            description: "Created; `token` is shown this once.",
-            headers: {
-              Location: { $ref: "#/components/headers/Location" },
-              "Cache-Control": { $ref: "#/components/headers/CacheControlNoStore" },
+          {
+            "$ref": "#/components/parameters/Marker"
+          }
+        ],
+        "responses": {
+          "200": {
+            "description": "A page of enrollments.",
+            "headers": {
+              "Link": {
+                "$ref": "#/components/headers/Link"
+              }
             },
-            content: {
+            "content": {
               "application/json": {
-                schema: { $ref: "#/components/schemas/CreateEnrollmentResponse" },
-                example: {
-                  schema: "stowage.v1",
-                  command: "enrollments.create",
-                  generated_at: "2026-04-29T14:00:00Z",
-                  result: {
-                    id: "enr_01HZX2V7B3C5D7E9F1G3H5J7K9",
-                    tenant_id: "ten_01HZX2R6M3QJ4Y8K0C5T7V9B1N",
-                    description: "orders-db host",
-                    agent_name: "orders-db-1",
-                    state: "pending",
-                    created_at: "2026-04-29T14:00:00Z",
-                    expires_at: "2026-04-29T15:00:00Z",
-                    used_at: null,
-                    agent_id: null,
-                    token: "enr_tok_N2Q4S6U8W0Y2A4C6E8G0J2L4N6Q8S0U2",
-                    enroll_url: "https://controller.example:8443/engines/enroll",
-                  },
+                "schema": {
+                  "$ref": "#/components/schemas/ListEnrollmentsResponse"
                 },
-              },
-            },
+                "example": {
+                  "schema": "stowage.v1",
+                  "command": "enrollments.list",
+                  "generated_at": "2026-04-29T14:21:08Z",
+                  "result": {
+                    "items": [
+                      {
+                        "id": "enr_01HZX2V7B3C5D7E9F1G3H5J7K9",
+                        "tenant_id": "ten_01HZX2R6M3QJ4Y8K0C5T7V9B1N",
+                        "description": "orders-db host",
+                        "agent_name": "orders-db-1",
+                        "state": "pending",
+                        "created_at": "2026-04-29T14:00:00Z",
+                        "expires_at": "2026-04-29T15:00:00Z",
+                        "used_at": null,
+                        "agent_id": null
+                      }
+                    ],
+                    "next_marker": null
+                  }
+                }
+              }
+            }
           },
-          "400": { $ref: "#/components/responses/BadRequest" },
-          "401": { $ref: "#/components/responses/Unauthorized" },
-          "403": { $ref: "#/components/responses/Forbidden" },
-          "406": { $ref: "#/components/responses/NotAcceptable" },
-          "409": {
-            $ref: "#/components/responses/Conflict",
-            description: "The `Idempotency-Key` was used with another body.",
+          "400": {
+            "$ref": "#/components/responses/BadRequest"
           },
-          "410": { $ref: "#/components/responses/Gone" },
-          "413": { $ref: "#/components/responses/PayloadTooLarge" },
-          "415": { $ref: "#/components/responses/UnsupportedMediaType" },
-          "500": { $ref: "#/components/responses/InternalError" },
-          "503": { $ref: "#/components/responses/ServiceUnavailable" },
-        },
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          },
+          "403": {
+            "$ref": "#/components/responses/Forbidden"
+          },
+          "406": {
+            "$ref": "#/components/responses/NotAcceptable"
+          },
+          "410": {
+            "$ref": "#/components/responses/Gone"
+          },
+          "500": {
+            "$ref": "#/components/responses/InternalError"
+          },
+          "503": {
+            "$ref": "#/components/responses/ServiceUnavailable"
+          }
+        }
       },
+      "post": {
+        "tags": [
+          "enrollments"
+        ],
+        "summary": "Create a one-time enrollment token",
+        "description": "The answer carries the token once (\`Cache-Control: no-store\`); it works for one \`POST /engines/enroll\` within \`ttl_seconds\`, then never again.",
+        "operationId": "createEnrollment",
+        "x-stowage-verb": "agent:manage",
+        "parameters": [
+          {
+            "$ref": "#/components/parameters/IdempotencyKey"
+          }
+        ],
+        "requestBody": {
+          "required": false,
+          "content": {
+            "application/json": {
+              "schema": {
+                "$ref": "#/components/schemas/EnrollmentCreate"
+              },
+              "example": {
+                "ttl_seconds": 3600,
+                "description": "orders-db host",
+                "agent_name": "orders-db-1"
+              }
+            }
+          }
+        },
+        "responses": {
+          "201": {
+            "description": "Created; \`token\` is shown this once.",
+            "headers": {
+              "Location": {
+                "$ref": "#/components/headers/Location"
+              },
+              "Cache-Control": {
+                "$ref": "#/components/headers/CacheControlNoStore"
+              }
+            },
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/CreateEnrollmentResponse"
+                },
+                "example": {
+                  "schema": "stowage.v1",
+                  "command": "enrollments.create",
+                  "generated_at": "2026-04-29T14:00:00Z",
+                  "result": {
+                    "id": "enr_01HZX2V7B3C5D7E9F1G3H5J7K9",
+                    "tenant_id": "ten_01HZX2R6M3QJ4Y8K0C5T7V9B1N",
+                    "description": "orders-db host",
+                    "agent_name": "orders-db-1",
+                    "state": "pending",
+                    "created_at": "2026-04-29T14:00:00Z",
+                    "expires_at": "2026-04-29T15:00:00Z",
+                    "used_at": null,
+                    "agent_id": null,
+                    "token": "enr_tok_N2Q4S6U8W0Y2A4C6E8G0J2L4N6Q8S0U2",
+                    "enroll_url": "https://controller.example:8443/engines/enroll"
+                  }
+                }
+              }
+            }
+          },
+          "400": {
+            "$ref": "#/components/responses/BadRequest"
+          },
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          },
+          "403": {
+            "$ref": "#/components/responses/Forbidden"
+          },
+          "406": {
+            "$ref": "#/components/responses/NotAcceptable"
+          },
+          "409": {
+            "$ref": "#/components/responses/Conflict",
+            "description": "The \`Idempotency-Key\` was used with another body."
+          },
+          "410": {
+            "$ref": "#/components/responses/Gone"
+          },
+          "413": {
+            "$ref": "#/components/responses/PayloadTooLarge"
+          },
+          "415": {
+            "$ref": "#/components/responses/UnsupportedMediaType"
+          },
+          "500": {
+            "$ref": "#/components/responses/InternalError"
+          },
+          "503": {
+            "$ref": "#/components/responses/ServiceUnavailable"
+          }
+        }
+      }
     },
     "/v1/enrollments/{enrollment}": {
-      get: {
-        tags: ["enrollments"],
-        summary: "Get an enrollment",
-        operationId: "getEnrollment",
+      "get": {
+        "tags": [
+          "enrollments"
+        ],
+        "summary": "Get an enrollment",
+        "operationId": "getEnrollment",
         "x-stowage-verb": "agent:manage",
-        parameters: [{ $ref: "#/components/parameters/EnrollmentId" }],
-        responses: {
+        "parameters": [
+          {
+            "$ref": "#/components/parameters/EnrollmentId"
+          }
+        ],
+        "responses": {
           "200": {
-            description: "The enrollment.",
-            content: {
+            "description": "The enrollment.",
+            "content": {
               "application/json": {
-                schema: { $ref: "#/components/schemas/GetEnrollmentResponse" },
-                example: {
-                  schema: "stowage.v1",
-                  command: "enrollments.get",
-                  generated_at: "2026-04-29T14:21:08Z",
-                  result: {
-                    id: "enr_01HZX2V7B3C5D7E9F1G3H5J7K9",
-                    tenant_id: "ten_01HZX2R6M3QJ4Y8K0C5T7V9B1N",
-                    description: "orders-db host",
-                    agent_name: "orders-db-1",
-                    state: "pending",
-                    created_at: "2026-04-29T14:00:00Z",
-                    expires_at: "2026-04-29T15:00:00Z",
-                    used_at: null,
-                    agent_id: null,
-                  },
+                "schema": {
+                  "$ref": "#/components/schemas/GetEnrollmentResponse"
                 },
-              },
-            },
+                "example": {
+                  "schema": "stowage.v1",
+                  "command": "enrollments.get",
+                  "generated_at": "2026-04-29T14:21:08Z",
+                  "result": {
+                    "id": "enr_01HZX2V7B3C5D7E9F1G3H5J7K9",
+                    "tenant_id": "ten_01HZX2R6M3QJ4Y8K0C5T7V9B1N",
+                    "description": "orders-db host",
+                    "agent_name": "orders-db-1",
+                    "state": "pending",
+                    "created_at": "2026-04-29T14:00:00Z",
+                    "expires_at": "2026-04-29T15:00:00Z",
+                    "used_at": null,
+                    "agent_id": null
+                  }
+                }
+              }
+            }
           },
-          "400": { $ref: "#/components/responses/BadRequest" },
-          "401": { $ref: "#/components/responses/Unauthorized" },
-          "403": { $ref: "#/components/responses/Forbidden" },
+          "400": {
+            "$ref": "#/components/responses/BadRequest"
+          },
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          },
+          "403": {
+            "$ref": "#/components/responses/Forbidden"
+          },
           "404": {
-            $ref: "#/components/responses/NotFound",
-            description:
-              "No such resource in the caller's tenant. A resource of another tenant is 404 too, never 403: existence does not leak.",
+            "$ref": "#/components/responses/NotFound",
+            "description": "No such resource in the caller's tenant. A resource of another tenant is 404 too, never 403: existence does not leak."
           },
-          "406": { $ref: "#/components/responses/NotAcceptable" },
-          "410": { $ref: "#/components/responses/Gone" },
-          "500": { $ref: "#/components/responses/InternalError" },
-          "503": { $ref: "#/components/responses/ServiceUnavailable" },
-        },
+          "406": {
+            "$ref": "#/components/responses/NotAcceptable"
+          },
+          "410": {
+            "$ref": "#/components/responses/Gone"
+          },
+          "500": {
+            "$ref": "#/components/responses/InternalError"
+          },
+          "503": {
+            "$ref": "#/components/responses/ServiceUnavailable"
+          }
+        }
       },
-      delete: {
-        tags: ["enrollments"],
-        summary: "Delete an enrollment",
-        description:
-          "A pending enrollment's token stops working at once. Deleting a used one removes the record only: the agent stays (revoke it with `revokeAgent`).",
-        operationId: "deleteEnrollment",
+      "delete": {
+        "tags": [
+          "enrollments"
+        ],
+        "summary": "Delete an enrollment",
+        "description": "A pending enrollment's token stops working at once. Deleting a used one removes the record only: the agent stays (revoke it with \`revokeAgent\`).",
+        "operationId": "deleteEnrollment",
         "x-stowage-verb": "agent:manage",
-        parameters: [{ $ref: "#/components/parameters/EnrollmentId" }],
-        responses: {
-          "204": { description: "Deleted." },
-          "400": { $ref: "#/components/responses/BadRequest" },
-          "401": { $ref: "#/components/responses/Unauthorized" },
-          "403": { $ref: "#/components/responses/Forbidden" },
-          "404": {
-            $ref: "#/components/responses/NotFound",
-            description:
-              "No such resource in the caller's tenant. A resource of another tenant is 404 too, never 403: existence does not leak.",
+        "parameters": [
+          {
+            "$ref": "#/components/parameters/EnrollmentId"
+          }
+        ],
+        "responses": {
+          "204": {
+            "description": "Deleted."
           },
-          "410": { $ref: "#/components/responses/Gone" },
-          "500": { $ref: "#/components/responses/InternalError" },
-          "503": { $ref: "#/components/responses/ServiceUnavailable" },
-        },
-      },
+          "400": {
+            "$ref": "#/components/responses/BadRequest"
+          },
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          },
+          "403": {
+            "$ref": "#/components/responses/Forbidden"
+          },
+          "404": {
+            "$ref": "#/components/responses/NotFound",
+            "description": "No such resource in the caller's tenant. A resource of another tenant is 404 too, never 403: existence does not leak."
+          },
+          "410": {
+            "$ref": "#/components/responses/Gone"
+          },
+          "500": {
+            "$ref": "#/components/responses/InternalError"
+          },
+          "503": {
+            "$ref": "#/components/responses/ServiceUnavailable"
+          }
+        }
+      }
     },
     "/v1/agents": {
-      get: {
-        tags: ["agents"],
-        summary: "List agents",
-        description: "Registered agents with last seen, version, auth method and in-flight jobs.",
-        operationId: "listAgents",
-        "x-stowage-verb": "agent:manage",
-        parameters: [
-          { $ref: "#/components/parameters/Limit" },
-          { $ref: "#/components/parameters/Marker" },
+      "get": {
+        "tags": [
+          "agents"
         ],
-        responses: {
-          "200": {
-            description: "A page of agents.",
-            headers: { Link: { $ref: "#/components/headers/Link" } },
-            content: {
-              "application/json": {
-                schema: { $ref: "#/components/schemas/ListAgentsResponse" },
-                example: {
-                  schema: "stowage.v1",
-                  command: "agents.list",
-                  generated_at: "2026-04-29T14:21:08Z",
-                  result: {
-                    items: [
-                      {
-                        id: "agt_01HZX2W9Q1R3S5T7V9X1Z3B5D7",
-                        tenant_id: "ten_01HZX2R6M3QJ4Y8K0C5T7V9B1N",
-                        name: "orders-db-1",
-                        hostname: "orders-db-1.internal",
-                        version: "stowage-agent 1.0.0",
-                        state: "active",
-                        auth_method: "jwt",
-                        public_key_fingerprint:
-                          "sha256:9b2f6a1c0d4e7f8a3b5c6d7e8f9a0b1c2d3e4f5a6b7c8d9e0f1a2b3c4d5e6f7a",
-                        identity_issued_at: null,
-                        enrollment_id: "enr_01HZX2V7B3C5D7E9F1G3H5J7K9",
-                        enrolled_at: "2026-04-29T14:05:12Z",
-                        last_seen_at: "2026-04-29T14:21:01Z",
-                        in_flight_jobs: 1,
-                        revoked_at: null,
-                      },
-                    ],
-                    next_marker: null,
-                  },
-                },
-              },
-            },
+        "summary": "List agents",
+        "description": "Registered agents with last seen, version, auth method and in-flight jobs.",
+        "operationId": "listAgents",
+        "x-stowage-verb": "agent:manage",
+        "parameters": [
+          {
+            "$ref": "#/components/parameters/Limit"
           },
-          "400": { $ref: "#/components/responses/BadRequest" },
-          "401": { $ref: "#/components/responses/Unauthorized" },
-          "403": { $ref: "#/components/responses/Forbidden" },
-          "406": { $ref: "#/components/responses/NotAcceptable" },
-          "410": { $ref: "#/components/responses/Gone" },
-          "500": { $ref: "#/components/responses/InternalError" },
-          "503": { $ref: "#/components/responses/ServiceUnavailable" },
-        },
-      },
+          {
+            "$ref": "#/components/parameters/Marker"
+          }
+        ],
+        "responses": {
+          "200": {
+            "description": "A page of agents.",
+            "headers": {
+              "Link": {
+                "$ref": "#/components/headers/Link"
+              }
+            },
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/ListAgentsResponse"
+                },
+                "example": {
+                  "schema": "stowage.v1",
+                  "command": "agents.list",
+                  "generated_at": "2026-04-29T14:21:08Z",
+                  "result": {
+                    "items": [
+                      {
+                        "id": "agt_01HZX2W9Q1R3S5T7V9X1Z3B5D7",
+                        "tenant_id": "ten_01HZX2R6M3QJ4Y8K0C5T7V9B1N",
+                        "name": "orders-db-1",
+                        "hostname": "orders-db-1.internal",
+                        "version": "stowage-agent 1.0.0",
+                        "state": "active",
+                        "auth_method": "jwt",
+                        "public_key_fingerprint": "sha256:9b2f6a1c0d4e7f8a3b5c6d7e8f9a0b1c2d3e4f5a6b7c8d9e0f1a2b3c4d5e6f7a",
+                        "identity_issued_at": null,
+                        "enrollment_id": "enr_01HZX2V7B3C5D7E9F1G3H5J7K9",
+                        "enrolled_at": "2026-04-29T14:05:12Z",
+                        "last_seen_at": "2026-04-29T14:21:01Z",
+                        "in_flight_jobs": 1,
+                        "revoked_at": null
+                      }
+                    ],
+                    "next_marker": null
+                  }
+                }
+              }
+            }
+          },
+          "400": {
+            "$ref": "#/components/responses/BadRequest"
+          },
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          },
+          "403": {
+            "$ref": "#/components/responses/Forbidden"
+          },
+          "406": {
+            "$ref": "#/components/responses/NotAcceptable"
+          },
+          "410": {
+            "$ref": "#/components/responses/Gone"
+          },
+          "500": {
+            "$ref": "#/components/responses/InternalError"
+          },
+          "503": {
+            "$ref": "#/components/responses/ServiceUnavailable"
+          }
+        }
+      }
     },
     "/v1/agents/{agent}": {
-      get: {
-        tags: ["agents"],
-        summary: "Get an agent",
-        operationId: "getAgent",
+      "get": {
+        "tags": [
+          "agents"
+        ],
+        "summary": "Get an agent",
+        "operationId": "getAgent",
         "x-stowage-verb": "agent:manage",
-        parameters: [{ $ref: "#/components/parameters/AgentId" }],
-        responses: {
+        "parameters": [
+          {
+            "$ref": "#/components/parameters/AgentId"
+          }
+        ],
+        "responses": {
           "200": {
-            description: "The agent.",
-            content: {
+            "description": "The agent.",
+            "content": {
               "application/json": {
-                schema: { $ref: "#/components/schemas/GetAgentResponse" },
-                example: {
-                  schema: "stowage.v1",
-                  command: "agents.get",
-                  generated_at: "2026-04-29T14:21:08Z",
-                  result: {
-                    id: "agt_01HZX2W9Q1R3S5T7V9X1Z3B5D7",
-                    tenant_id: "ten_01HZX2R6M3QJ4Y8K0C5T7V9B1N",
-                    name: "orders-db-1",
-                    hostname: "orders-db-1.internal",
-                    version: "stowage-agent 1.0.0",
-                    state: "active",
-                    auth_method: "jwt",
-                    public_key_fingerprint:
-                      "sha256:9b2f6a1c0d4e7f8a3b5c6d7e8f9a0b1c2d3e4f5a6b7c8d9e0f1a2b3c4d5e6f7a",
-                    identity_issued_at: null,
-                    enrollment_id: "enr_01HZX2V7B3C5D7E9F1G3H5J7K9",
-                    enrolled_at: "2026-04-29T14:05:12Z",
-                    last_seen_at: "2026-04-29T14:21:01Z",
-                    in_flight_jobs: 1,
-                    revoked_at: null,
-                  },
+                "schema": {
+                  "$ref": "#/components/schemas/GetAgentResponse"
                 },
-              },
-            },
+                "example": {
+                  "schema": "stowage.v1",
+                  "command": "agents.get",
+                  "generated_at": "2026-04-29T14:21:08Z",
+                  "result": {
+                    "id": "agt_01HZX2W9Q1R3S5T7V9X1Z3B5D7",
+                    "tenant_id": "ten_01HZX2R6M3QJ4Y8K0C5T7V9B1N",
+                    "name": "orders-db-1",
+                    "hostname": "orders-db-1.internal",
+                    "version": "stowage-agent 1.0.0",
+                    "state": "active",
+                    "auth_method": "jwt",
+                    "public_key_fingerprint": "sha256:9b2f6a1c0d4e7f8a3b5c6d7e8f9a0b1c2d3e4f5a6b7c8d9e0f1a2b3c4d5e6f7a",
+                    "identity_issued_at": null,
+                    "enrollment_id": "enr_01HZX2V7B3C5D7E9F1G3H5J7K9",
+                    "enrolled_at": "2026-04-29T14:05:12Z",
+                    "last_seen_at": "2026-04-29T14:21:01Z",
+                    "in_flight_jobs": 1,
+                    "revoked_at": null
+                  }
+                }
+              }
+            }
           },
-          "400": { $ref: "#/components/responses/BadRequest" },
-          "401": { $ref: "#/components/responses/Unauthorized" },
-          "403": { $ref: "#/components/responses/Forbidden" },
+          "400": {
+            "$ref": "#/components/responses/BadRequest"
+          },
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          },
+          "403": {
+            "$ref": "#/components/responses/Forbidden"
+          },
           "404": {
-            $ref: "#/components/responses/NotFound",
-            description:
-              "No such resource in the caller's tenant. A resource of another tenant is 404 too, never 403: existence does not leak.",
+            "$ref": "#/components/responses/NotFound",
+            "description": "No such resource in the caller's tenant. A resource of another tenant is 404 too, never 403: existence does not leak."
           },
-          "406": { $ref: "#/components/responses/NotAcceptable" },
-          "410": { $ref: "#/components/responses/Gone" },
-          "500": { $ref: "#/components/responses/InternalError" },
-          "503": { $ref: "#/components/responses/ServiceUnavailable" },
-        },
+          "406": {
+            "$ref": "#/components/responses/NotAcceptable"
+          },
+          "410": {
+            "$ref": "#/components/responses/Gone"
+          },
+          "500": {
+            "$ref": "#/components/responses/InternalError"
+          },
+          "503": {
+            "$ref": "#/components/responses/ServiceUnavailable"
+          }
+        }
       },
-      delete: {
-        tags: ["agents"],
-        summary: "Revoke an agent",
-        description:
-          "Revokes at once: its access tokens, its enrolled key and any issued identity stop working (401 on the next request, mTLS included); its claimed jobs are requeued once, then failed, as on a lost lease. Idempotent. The record stays (state `revoked`); deployments naming it stay and show up in the doctor report.",
-        operationId: "revokeAgent",
+      "delete": {
+        "tags": [
+          "agents"
+        ],
+        "summary": "Revoke an agent",
+        "description": "Revokes at once: its access tokens, its enrolled key and any issued identity stop working (401 on the next request, mTLS included); its claimed jobs are requeued once, then failed, as on a lost lease. Idempotent. The record stays (state \`revoked\`); deployments naming it stay and show up in the doctor report.",
+        "operationId": "revokeAgent",
         "x-stowage-verb": "agent:manage",
-        parameters: [{ $ref: "#/components/parameters/AgentId" }],
-        responses: {
+        "parameters": [
+          {
+            "$ref": "#/components/parameters/AgentId"
+          }
+        ],
+        "responses": {
           "200": {
-            description: "Revoked.",
-            content: {
+            "description": "Revoked.",
+            "content": {
               "application/json": {
-                schema: { $ref: "#/components/schemas/RevokeAgentResponse" },
-                example: {
-                  schema: "stowage.v1",
-                  command: "agents.revoke",
-                  generated_at: "2026-04-29T14:21:08Z",
-                  result: {
-                    id: "agt_01HZX2W9Q1R3S5T7V9X1Z3B5D7",
-                    tenant_id: "ten_01HZX2R6M3QJ4Y8K0C5T7V9B1N",
-                    name: "orders-db-1",
-                    hostname: "orders-db-1.internal",
-                    version: "stowage-agent 1.0.0",
-                    state: "revoked",
-                    auth_method: "jwt",
-                    public_key_fingerprint:
-                      "sha256:9b2f6a1c0d4e7f8a3b5c6d7e8f9a0b1c2d3e4f5a6b7c8d9e0f1a2b3c4d5e6f7a",
-                    identity_issued_at: null,
-                    enrollment_id: "enr_01HZX2V7B3C5D7E9F1G3H5J7K9",
-                    enrolled_at: "2026-04-29T14:05:12Z",
-                    last_seen_at: "2026-04-29T14:21:01Z",
-                    in_flight_jobs: 0,
-                    revoked_at: "2026-04-29T14:21:08Z",
-                  },
+                "schema": {
+                  "$ref": "#/components/schemas/RevokeAgentResponse"
                 },
-              },
-            },
+                "example": {
+                  "schema": "stowage.v1",
+                  "command": "agents.revoke",
+                  "generated_at": "2026-04-29T14:21:08Z",
+                  "result": {
+                    "id": "agt_01HZX2W9Q1R3S5T7V9X1Z3B5D7",
+                    "tenant_id": "ten_01HZX2R6M3QJ4Y8K0C5T7V9B1N",
+                    "name": "orders-db-1",
+                    "hostname": "orders-db-1.internal",
+                    "version": "stowage-agent 1.0.0",
+                    "state": "revoked",
+                    "auth_method": "jwt",
+                    "public_key_fingerprint": "sha256:9b2f6a1c0d4e7f8a3b5c6d7e8f9a0b1c2d3e4f5a6b7c8d9e0f1a2b3c4d5e6f7a",
+                    "identity_issued_at": null,
+                    "enrollment_id": "enr_01HZX2V7B3C5D7E9F1G3H5J7K9",
+                    "enrolled_at": "2026-04-29T14:05:12Z",
+                    "last_seen_at": "2026-04-29T14:21:01Z",
+                    "in_flight_jobs": 0,
+                    "revoked_at": "2026-04-29T14:21:08Z"
+                  }
+                }
+              }
+            }
           },
-          "400": { $ref: "#/components/responses/BadRequest" },
-          "401": { $ref: "#/components/responses/Unauthorized" },
-          "403": { $ref: "#/components/responses/Forbidden" },
+          "400": {
+            "$ref": "#/components/responses/BadRequest"
+          },
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          },
+          "403": {
+            "$ref": "#/components/responses/Forbidden"
+          },
           "404": {
-            $ref: "#/components/responses/NotFound",
-            description:
-              "No such resource in the caller's tenant. A resource of another tenant is 404 too, never 403: existence does not leak.",
+            "$ref": "#/components/responses/NotFound",
+            "description": "No such resource in the caller's tenant. A resource of another tenant is 404 too, never 403: existence does not leak."
           },
-          "406": { $ref: "#/components/responses/NotAcceptable" },
-          "410": { $ref: "#/components/responses/Gone" },
-          "500": { $ref: "#/components/responses/InternalError" },
-          "503": { $ref: "#/components/responses/ServiceUnavailable" },
-        },
-      },
+          "406": {
+            "$ref": "#/components/responses/NotAcceptable"
+          },
+          "410": {
+            "$ref": "#/components/responses/Gone"
+          },
+          "500": {
+            "$ref": "#/components/responses/InternalError"
+          },
+          "503": {
+            "$ref": "#/components/responses/ServiceUnavailable"
+          }
+        }
+      }
     },
     "/v1/agents/{agent}/identity": {
-      post: {
-        tags: ["agents"],
-        summary: "Issue a databacker-style identity",
-        description:
-          "Generates a 32-byte Ed25519 seed for the agent, keeps only the derived public key, and answers the `kind: remote` bootstrap document for mysql-backup once (`Cache-Control: no-store`): the agent's config URL, the base64 seed as `credentials`, and the controller certificate's `sha256:<hex>` fingerprint in `certificates`. mysql-backup then authenticates by mTLS with a self-signed certificate of that key. An agent that already has an issued identity is 409 unless `replace` is true; a revoked agent is 409. Without a TLS certificate configured the controller cannot pin one: 412.",
-        operationId: "issueAgentIdentity",
-        "x-stowage-verb": "agent:manage",
-        parameters: [
-          { $ref: "#/components/parameters/AgentId" },
-          { $ref: "#/components/parameters/IdempotencyKey" },
+      "post": {
+        "tags": [
+          "agents"
         ],
-        requestBody: {
-          required: false,
-          content: {
+        "summary": "Issue a databacker-style identity",
+        "description": "Generates a 32-byte Ed25519 seed for the agent, keeps only the derived public key, and answers the \`kind: remote\` bootstrap document for mysql-backup once (\`Cache-Control: no-store\`): the agent's config URL, the base64 seed as \`credentials\`, and the controller certificate's \`sha256:<hex>\` fingerprint in \`certificates\`. mysql-backup then authenticates by mTLS with a self-signed certificate of that key. An agent that already has an issued identity is 409 unless \`replace\` is true; a revoked agent is 409. Without a TLS certificate configured the controller cannot pin one: 412.",
+        "operationId": "issueAgentIdentity",
+        "x-stowage-verb": "agent:manage",
+        "parameters": [
+          {
+            "$ref": "#/components/parameters/AgentId"
+          },
+          {
+            "$ref": "#/components/parameters/IdempotencyKey"
+          }
+        ],
+        "requestBody": {
+          "required": false,
+          "content": {
             "application/json": {
-              schema: { $ref: "#/components/schemas/AgentIdentityRequest" },
-              example: { replace: false },
-            },
-          },
-        },
-        responses: {
-          "201": {
-            description: "Issued; `bootstrap.spec.credentials` is shown this once.",
-            headers: {
-              Location: { $ref: "#/components/headers/Location" },
-              "Cache-Control": { $ref: "#/components/headers/CacheControlNoStore" },
-            },
-            content: {
-              "application/json": {
-                schema: { $ref: "#/components/schemas/IssueAgentIdentityResponse" },
-                example: {
-                  schema: "stowage.v1",
-                  command: "agents.issue_identity",
-                  generated_at: "2026-04-29T14:21:08Z",
-                  result: {
-                    agent_id: "agt_01HZX2W9Q1R3S5T7V9X1Z3B5D7",
-                    public_key: "u5hX0v3ZcP1m4cJ8g0y2a6Wq3kL9sN1rT7vB5dF8hE0=",
-                    fingerprint:
-                      "sha256:3c1e5a7b9d0f2e4a6c8b0d1f3e5a7c9b1d3f5e7a9c0b2d4f6e8a0c1e3b5d7f90",
-                    issued_at: "2026-04-29T14:21:08Z",
-                    replaced: false,
-                    bootstrap: {
-                      version: "config.databack.io/v1",
-                      kind: "remote",
-                      metadata: { name: "bootstrap-orders-db-1" },
-                      spec: {
-                        url: "https://controller.example:8443/engines/config/agt_01HZX2W9Q1R3S5T7V9X1Z3B5D7",
-                        credentials: "BwMqVfr1myxqX8tikIPYCyNtpHgMLIg/2nUE+pLQnTE=",
-                        certificates: [
-                          "sha256:69729b8e15a86efc177a57afb7171dfc64add28c2fca8cf1507e34453ccb1470",
-                        ],
-                      },
-                    },
-                  },
-                },
+              "schema": {
+                "$ref": "#/components/schemas/AgentIdentityRequest"
               },
-            },
-          },
-          "400": { $ref: "#/components/responses/BadRequest" },
-          "401": { $ref: "#/components/responses/Unauthorized" },
-          "403": { $ref: "#/components/responses/Forbidden" },
-          "404": {
-            $ref: "#/components/responses/NotFound",
-            description:
-              "No such resource in the caller's tenant. A resource of another tenant is 404 too, never 403: existence does not leak.",
-          },
-          "406": { $ref: "#/components/responses/NotAcceptable" },
-          "409": {
-            $ref: "#/components/responses/Conflict",
-            description:
-              "The agent already has an issued identity (pass `replace: true`), or is revoked.",
-          },
-          "410": { $ref: "#/components/responses/Gone" },
-          "412": {
-            $ref: "#/components/responses/PreconditionFailed",
-            description: "The controller serves no TLS certificate to pin; start it with one.",
-          },
-          "413": { $ref: "#/components/responses/PayloadTooLarge" },
-          "415": { $ref: "#/components/responses/UnsupportedMediaType" },
-          "500": { $ref: "#/components/responses/InternalError" },
-          "503": { $ref: "#/components/responses/ServiceUnavailable" },
+              "example": {
+                "replace": false
+              }
+            }
+          }
         },
-      },
+        "responses": {
+          "201": {
+            "description": "Issued; \`bootstrap.spec.credentials\` is shown this once.",
+            "headers": {
+              "Location": {
+                "$ref": "#/components/headers/Location"
+              },
+              "Cache-Control": {
+                "$ref": "#/components/headers/CacheControlNoStore"
+              }
+            },
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/IssueAgentIdentityResponse"
+                },
+                "example": {
+                  "schema": "stowage.v1",
+                  "command": "agents.issue_identity",
+                  "generated_at": "2026-04-29T14:21:08Z",
+                  "result": {
+                    "agent_id": "agt_01HZX2W9Q1R3S5T7V9X1Z3B5D7",
+                    "public_key": "u5hX0v3ZcP1m4cJ8g0y2a6Wq3kL9sN1rT7vB5dF8hE0=",
+                    "fingerprint": "sha256:3c1e5a7b9d0f2e4a6c8b0d1f3e5a7c9b1d3f5e7a9c0b2d4f6e8a0c1e3b5d7f90",
+                    "issued_at": "2026-04-29T14:21:08Z",
+                    "replaced": false,
+                    "bootstrap": {
+                      "version": "config.databack.io/v1",
+                      "kind": "remote",
+                      "metadata": {
+                        "name": "bootstrap-orders-db-1"
+                      },
+                      "spec": {
+                        "url": "https://controller.example:8443/engines/config/agt_01HZX2W9Q1R3S5T7V9X1Z3B5D7",
+                        "credentials": "BwMqVfr1myxqX8tikIPYCyNtpHgMLIg/2nUE+pLQnTE=",
+                        "certificates": [
+                          "sha256:69729b8e15a86efc177a57afb7171dfc64add28c2fca8cf1507e34453ccb1470"
+                        ]
+                      }
+                    }
+                  }
+                }
+              }
+            }
+          },
+          "400": {
+            "$ref": "#/components/responses/BadRequest"
+          },
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          },
+          "403": {
+            "$ref": "#/components/responses/Forbidden"
+          },
+          "404": {
+            "$ref": "#/components/responses/NotFound",
+            "description": "No such resource in the caller's tenant. A resource of another tenant is 404 too, never 403: existence does not leak."
+          },
+          "406": {
+            "$ref": "#/components/responses/NotAcceptable"
+          },
+          "409": {
+            "$ref": "#/components/responses/Conflict",
+            "description": "The agent already has an issued identity (pass \`replace: true\`), or is revoked."
+          },
+          "410": {
+            "$ref": "#/components/responses/Gone"
+          },
+          "412": {
+            "$ref": "#/components/responses/PreconditionFailed",
+            "description": "The controller serves no TLS certificate to pin; start it with one."
+          },
+          "413": {
+            "$ref": "#/components/responses/PayloadTooLarge"
+          },
+          "415": {
+            "$ref": "#/components/responses/UnsupportedMediaType"
+          },
+          "500": {
+            "$ref": "#/components/responses/InternalError"
+          },
+          "503": {
+            "$ref": "#/components/responses/ServiceUnavailable"
+          }
+        }
+      }
     },
     "/v1/targets": {
-      get: {
-        tags: ["targets"],
-        summary: "List targets",
-        description: "Credentials never appear: `secret_access_key_set`, `password_set`.",
-        operationId: "listTargets",
-        "x-stowage-verb": "backup:read",
-        parameters: [
-          { $ref: "#/components/parameters/Limit" },
-          { $ref: "#/components/parameters/Marker" },
+      "get": {
+        "tags": [
+          "targets"
         ],
-        responses: {
+        "summary": "List targets",
+        "description": "Credentials never appear: \`secret_access_key_set\`, \`password_set\`.",
+        "operationId": "listTargets",
+        "x-stowage-verb": "backup:read",
+        "parameters": [
+          {
+            "$ref": "#/components/parameters/Limit"
+          },
+          {
+            "$ref": "#/components/parameters/Marker"
+          }
+        ],
+        "responses": {
           "200": {
-            description: "A page of targets.",
-            headers: { Link: { $ref: "#/components/headers/Link" } },
-            content: {
+            "description": "A page of targets.",
+            "headers": {
+              "Link": {
+                "$ref": "#/components/headers/Link"
+              }
+            },
+            "content": {
               "application/json": {
-                schema: { $ref: "#/components/schemas/ListTargetsResponse" },
-                example: {
-                  schema: "stowage.v1",
-                  command: "targets.list",
-                  generated_at: "2026-04-29T14:21:08Z",
-                  result: {
-                    items: [
+                "schema": {
+                  "$ref": "#/components/schemas/ListTargetsResponse"
+                },
+                "example": {
+                  "schema": "stowage.v1",
+                  "command": "targets.list",
+                  "generated_at": "2026-04-29T14:21:08Z",
+                  "result": {
+                    "items": [
                       {
-                        id: "tgt_01HZX2Y3F5H7K9M1P3R5T7V9X1",
-                        tenant_id: "ten_01HZX2R6M3QJ4Y8K0C5T7V9B1N",
-                        type: "file",
-                        name: "local-disk",
-                        description: null,
-                        url: "file:///var/backups/stowage",
-                        created_at: "2026-04-05T12:00:00Z",
-                        updated_at: "2026-04-05T12:00:00Z",
+                        "id": "tgt_01HZX2Y3F5H7K9M1P3R5T7V9X1",
+                        "tenant_id": "ten_01HZX2R6M3QJ4Y8K0C5T7V9B1N",
+                        "type": "file",
+                        "name": "local-disk",
+                        "description": null,
+                        "url": "file:///var/backups/stowage",
+                        "created_at": "2026-04-05T12:00:00Z",
+                        "updated_at": "2026-04-05T12:00:00Z"
                       },
                       {
-                        id: "tgt_01HZX2Y8A0C2E4G6J8L0N2Q4S6",
-                        tenant_id: "ten_01HZX2R6M3QJ4Y8K0C5T7V9B1N",
-                        type: "s3",
-                        name: "offsite-s3",
-                        description: null,
-                        url: "s3://acme-backups/stowage",
-                        region: "eu-west-1",
-                        endpoint: "https://s3.eu-west-1.amazonaws.com",
-                        path_style: false,
-                        access_key_id: "AKIAIOSFODNN7EXAMPLE",
-                        secret_access_key_set: true,
-                        created_at: "2026-04-05T12:00:00Z",
-                        updated_at: "2026-04-05T12:00:00Z",
+                        "id": "tgt_01HZX2Y8A0C2E4G6J8L0N2Q4S6",
+                        "tenant_id": "ten_01HZX2R6M3QJ4Y8K0C5T7V9B1N",
+                        "type": "s3",
+                        "name": "offsite-s3",
+                        "description": null,
+                        "url": "s3://acme-backups/stowage",
+                        "region": "eu-west-1",
+                        "endpoint": "https://s3.eu-west-1.amazonaws.com",
+                        "path_style": false,
+                        "access_key_id": "AKIAIOSFODNN7EXAMPLE",
+                        "secret_access_key_set": true,
+                        "created_at": "2026-04-05T12:00:00Z",
+                        "updated_at": "2026-04-05T12:00:00Z"
                       },
                       {
-                        id: "tgt_01HZX2YC4E6G8J0L2N4Q6S8U0W",
-                        tenant_id: "ten_01HZX2R6M3QJ4Y8K0C5T7V9B1N",
-                        type: "smb",
-                        name: "fileserver",
-                        description: null,
-                        url: "smb://fileserver:445/backups/stowage",
-                        domain: "CORP",
-                        username: "backup",
-                        password_set: true,
-                        created_at: "2026-04-05T12:00:00Z",
-                        updated_at: "2026-04-05T12:00:00Z",
+                        "id": "tgt_01HZX2YC4E6G8J0L2N4Q6S8U0W",
+                        "tenant_id": "ten_01HZX2R6M3QJ4Y8K0C5T7V9B1N",
+                        "type": "smb",
+                        "name": "fileserver",
+                        "description": null,
+                        "url": "smb://fileserver:445/backups/stowage",
+                        "domain": "CORP",
+                        "username": "backup",
+                        "password_set": true,
+                        "created_at": "2026-04-05T12:00:00Z",
+                        "updated_at": "2026-04-05T12:00:00Z"
                       },
                       {
-                        id: "tgt_01HZX2YH8K0M2P4R6T8V0X2Z4B",
-                        tenant_id: "ten_01HZX2R6M3QJ4Y8K0C5T7V9B1N",
-                        type: "swift",
-                        name: "swift-dr",
-                        description: null,
-                        url: "swift://stowage-dr/orders",
-                        auth_url: "https://keystone.example:5000/v3",
-                        region: "RegionOne",
-                        domain: "Default",
-                        project_name: "backups",
-                        username: "stowage",
-                        password_set: true,
-                        created_at: "2026-04-05T12:00:00Z",
-                        updated_at: "2026-04-05T12:00:00Z",
-                      },
+                        "id": "tgt_01HZX2YH8K0M2P4R6T8V0X2Z4B",
+                        "tenant_id": "ten_01HZX2R6M3QJ4Y8K0C5T7V9B1N",
+                        "type": "swift",
+                        "name": "swift-dr",
+                        "description": null,
+                        "url": "swift://stowage-dr/orders",
+                        "auth_url": "https://keystone.example:5000/v3",
+                        "region": "RegionOne",
+                        "domain": "Default",
+                        "project_name": "backups",
+                        "username": "stowage",
+                        "password_set": true,
+                        "created_at": "2026-04-05T12:00:00Z",
+                        "updated_at": "2026-04-05T12:00:00Z"
+                      }
                     ],
-                    next_marker: null,
-                  },
-                },
-              },
-            },
+                    "next_marker": null
+                  }
+                }
+              }
+            }
           },
-          "400": { $ref: "#/components/responses/BadRequest" },
-          "401": { $ref: "#/components/responses/Unauthorized" },
-          "403": { $ref: "#/components/responses/Forbidden" },
-          "406": { $ref: "#/components/responses/NotAcceptable" },
-          "410": { $ref: "#/components/responses/Gone" },
-          "500": { $ref: "#/components/responses/InternalError" },
-          "503": { $ref: "#/components/responses/ServiceUnavailable" },
-        },
+          "400": {
+            "$ref": "#/components/responses/BadRequest"
+          },
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          },
+          "403": {
+            "$ref": "#/components/responses/Forbidden"
+          },
+          "406": {
+            "$ref": "#/components/responses/NotAcceptable"
+          },
+          "410": {
+            "$ref": "#/components/responses/Gone"
+          },
+          "500": {
+            "$ref": "#/components/responses/InternalError"
+          },
+          "503": {
+            "$ref": "#/components/responses/ServiceUnavailable"
+          }
+        }
       },
-      post: {
-        tags: ["targets"],
-        summary: "Create a target",
-        description:
-          "A storage target by `type` (`file`, `s3`, `smb`, `swift`). Secrets are write-only: stored, never answered, logged, or put in events, audit entries or errors.",
-        operationId: "createTarget",
+      "post": {
+        "tags": [
+          "targets"
+        ],
+        "summary": "Create a target",
+        "description": "A storage target by \`type\` (\`file\`, \`s3\`, \`smb\`, \`swift\`). Secrets are write-only: stored, never answered, logged, or put in events, audit entries or errors.",
+        "operationId": "createTarget",
         "x-stowage-verb": "deployment:write",
-        parameters: [{ $ref: "#/components/parameters/IdempotencyKey" }],
-        requestBody: {
-          required: true,
-          content: {
+        "parameters": [
+          {
+            "$ref": "#/components/parameters/IdempotencyKey"
+          }
+        ],
+        "requestBody": {
+          "required": true,
+          "content": {
             "application/json": {
-              schema: { $ref: "#/components/schemas/TargetCreate" },
-              examples: {
-                s3: {
-                  summary: "An S3 bucket",
-                  value: {
-                    type: "s3",
-                    name: "offsite-s3",
-                    url: "s3://acme-backups/stowage",
-                    region: "eu-west-1",
-                    endpoint: "https://s3.eu-west-1.amazonaws.com",
-                    path_style: false,
-                    access_key_id: "AKIAIOSFODNN7EXAMPLE",
-                    secret_access_key: "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
-                  },
-                },
-                file: {
-                  summary: "A directory on the agent's host",
-                  value: { type: "file", name: "local-disk", url: "file:///var/backups/stowage" },
-                },
-                smb: {
-                  summary: "An SMB share",
-                  value: {
-                    type: "smb",
-                    name: "fileserver",
-                    url: "smb://fileserver:445/backups/stowage",
-                    domain: "CORP",
-                    username: "backup",
-                    password: "smb-pass",
-                  },
-                },
-                swift: {
-                  summary: "A Swift container",
-                  value: {
-                    type: "swift",
-                    name: "swift-dr",
-                    url: "swift://stowage-dr/orders",
-                    auth_url: "https://keystone.example:5000/v3",
-                    region: "RegionOne",
-                    domain: "Default",
-                    project_name: "backups",
-                    username: "stowage",
-                    password: "swift-api-key",
-                  },
-                },
+              "schema": {
+                "$ref": "#/components/schemas/TargetCreate"
               },
-            },
-          },
+              "examples": {
+                "s3": {
+                  "summary": "An S3 bucket",
+                  "value": {
+                    "type": "s3",
+                    "name": "offsite-s3",
+                    "url": "s3://acme-backups/stowage",
+                    "region": "eu-west-1",
+                    "endpoint": "https://s3.eu-west-1.amazonaws.com",
+                    "path_style": false,
+                    "access_key_id": "AKIAIOSFODNN7EXAMPLE",
+                    "secret_access_key": "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
+                  }
+                },
+                "file": {
+                  "summary": "A directory on the agent's host",
+                  "value": {
+                    "type": "file",
+                    "name": "local-disk",
+                    "url": "file:///var/backups/stowage"
+                  }
+                },
+                "smb": {
+                  "summary": "An SMB share",
+                  "value": {
+                    "type": "smb",
+                    "name": "fileserver",
+                    "url": "smb://fileserver:445/backups/stowage",
+                    "domain": "CORP",
+                    "username": "backup",
+                    "password": "smb-pass"
+                  }
+                },
+                "swift": {
+                  "summary": "A Swift container",
+                  "value": {
+                    "type": "swift",
+                    "name": "swift-dr",
+                    "url": "swift://stowage-dr/orders",
+                    "auth_url": "https://keystone.example:5000/v3",
+                    "region": "RegionOne",
+                    "domain": "Default",
+                    "project_name": "backups",
+                    "username": "stowage",
+                    "password": "swift-api-key"
+                  }
+                }
+              }
+            }
+          }
         },
-        responses: {
+        "responses": {
           "201": {
-            description: "Created.",
-            headers: { Location: { $ref: "#/components/headers/Location" } },
-            content: {
-              "application/json": {
-                schema: { $ref: "#/components/schemas/CreateTargetResponse" },
-                example: {
-                  schema: "stowage.v1",
-                  command: "targets.create",
-                  generated_at: "2026-04-29T14:21:08Z",
-                  result: {
-                    id: "tgt_01HZX2Y8A0C2E4G6J8L0N2Q4S6",
-                    tenant_id: "ten_01HZX2R6M3QJ4Y8K0C5T7V9B1N",
-                    type: "s3",
-                    name: "offsite-s3",
-                    description: null,
-                    url: "s3://acme-backups/stowage",
-                    region: "eu-west-1",
-                    endpoint: "https://s3.eu-west-1.amazonaws.com",
-                    path_style: false,
-                    access_key_id: "AKIAIOSFODNN7EXAMPLE",
-                    secret_access_key_set: true,
-                    created_at: "2026-04-05T12:00:00Z",
-                    updated_at: "2026-04-05T12:00:00Z",
-                  },
-                },
-              },
+            "description": "Created.",
+            "headers": {
+              "Location": {
+                "$ref": "#/components/headers/Location"
+              }
             },
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/CreateTargetResponse"
+                },
+                "example": {
+                  "schema": "stowage.v1",
+                  "command": "targets.create",
+                  "generated_at": "2026-04-29T14:21:08Z",
+                  "result": {
+                    "id": "tgt_01HZX2Y8A0C2E4G6J8L0N2Q4S6",
+                    "tenant_id": "ten_01HZX2R6M3QJ4Y8K0C5T7V9B1N",
+                    "type": "s3",
+                    "name": "offsite-s3",
+                    "description": null,
+                    "url": "s3://acme-backups/stowage",
+                    "region": "eu-west-1",
+                    "endpoint": "https://s3.eu-west-1.amazonaws.com",
+                    "path_style": false,
+                    "access_key_id": "AKIAIOSFODNN7EXAMPLE",
+                    "secret_access_key_set": true,
+                    "created_at": "2026-04-05T12:00:00Z",
+                    "updated_at": "2026-04-05T12:00:00Z"
+                  }
+                }
+              }
+            }
           },
-          "400": { $ref: "#/components/responses/BadRequest" },
-          "401": { $ref: "#/components/responses/Unauthorized" },
-          "403": { $ref: "#/components/responses/Forbidden" },
-          "406": { $ref: "#/components/responses/NotAcceptable" },
+          "400": {
+            "$ref": "#/components/responses/BadRequest"
+          },
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          },
+          "403": {
+            "$ref": "#/components/responses/Forbidden"
+          },
+          "406": {
+            "$ref": "#/components/responses/NotAcceptable"
+          },
           "409": {
-            $ref: "#/components/responses/Conflict",
-            description:
-              "A target of this name exists, or the `Idempotency-Key` was used with another body.",
+            "$ref": "#/components/responses/Conflict",
+            "description": "A target of this name exists, or the \`Idempotency-Key\` was used with another body."
           },
-          "410": { $ref: "#/components/responses/Gone" },
-          "413": { $ref: "#/components/responses/PayloadTooLarge" },
-          "415": { $ref: "#/components/responses/UnsupportedMediaType" },
-          "500": { $ref: "#/components/responses/InternalError" },
-          "503": { $ref: "#/components/responses/ServiceUnavailable" },
-        },
-      },
+          "410": {
+            "$ref": "#/components/responses/Gone"
+          },
+          "413": {
+            "$ref": "#/components/responses/PayloadTooLarge"
+          },
+          "415": {
+            "$ref": "#/components/responses/UnsupportedMediaType"
+          },
+          "500": {
+            "$ref": "#/components/responses/InternalError"
+          },
+          "503": {
+            "$ref": "#/components/responses/ServiceUnavailable"
+          }
+        }
+      }
     },
     "/v1/targets/{target}": {
-      get: {
-        tags: ["targets"],
-        summary: "Get a target",
-        operationId: "getTarget",
+      "get": {
+        "tags": [
+          "targets"
+        ],
+        "summary": "Get a target",
+        "operationId": "getTarget",
         "x-stowage-verb": "backup:read",
-        parameters: [{ $ref: "#/components/parameters/TargetId" }],
-        responses: {
+        "parameters": [
+          {
+            "$ref": "#/components/parameters/TargetId"
+          }
+        ],
+        "responses": {
           "200": {
-            description: "The target.",
-            content: {
+            "description": "The target.",
+            "content": {
               "application/json": {
-                schema: { $ref: "#/components/schemas/GetTargetResponse" },
-                example: {
-                  schema: "stowage.v1",
-                  command: "targets.get",
-                  generated_at: "2026-04-29T14:21:08Z",
-                  result: {
-                    id: "tgt_01HZX2Y8A0C2E4G6J8L0N2Q4S6",
-                    tenant_id: "ten_01HZX2R6M3QJ4Y8K0C5T7V9B1N",
-                    type: "s3",
-                    name: "offsite-s3",
-                    description: null,
-                    url: "s3://acme-backups/stowage",
-                    region: "eu-west-1",
-                    endpoint: "https://s3.eu-west-1.amazonaws.com",
-                    path_style: false,
-                    access_key_id: "AKIAIOSFODNN7EXAMPLE",
-                    secret_access_key_set: true,
-                    created_at: "2026-04-05T12:00:00Z",
-                    updated_at: "2026-04-05T12:00:00Z",
-                  },
+                "schema": {
+                  "$ref": "#/components/schemas/GetTargetResponse"
                 },
-              },
-            },
+                "example": {
+                  "schema": "stowage.v1",
+                  "command": "targets.get",
+                  "generated_at": "2026-04-29T14:21:08Z",
+                  "result": {
+                    "id": "tgt_01HZX2Y8A0C2E4G6J8L0N2Q4S6",
+                    "tenant_id": "ten_01HZX2R6M3QJ4Y8K0C5T7V9B1N",
+                    "type": "s3",
+                    "name": "offsite-s3",
+                    "description": null,
+                    "url": "s3://acme-backups/stowage",
+                    "region": "eu-west-1",
+                    "endpoint": "https://s3.eu-west-1.amazonaws.com",
+                    "path_style": false,
+                    "access_key_id": "AKIAIOSFODNN7EXAMPLE",
+                    "secret_access_key_set": true,
+                    "created_at": "2026-04-05T12:00:00Z",
+                    "updated_at": "2026-04-05T12:00:00Z"
+                  }
+                }
+              }
+            }
           },
-          "400": { $ref: "#/components/responses/BadRequest" },
-          "401": { $ref: "#/components/responses/Unauthorized" },
-          "403": { $ref: "#/components/responses/Forbidden" },
+          "400": {
+            "$ref": "#/components/responses/BadRequest"
+          },
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          },
+          "403": {
+            "$ref": "#/components/responses/Forbidden"
+          },
           "404": {
-            $ref: "#/components/responses/NotFound",
-            description:
-              "No such resource in the caller's tenant. A resource of another tenant is 404 too, never 403: existence does not leak.",
+            "$ref": "#/components/responses/NotFound",
+            "description": "No such resource in the caller's tenant. A resource of another tenant is 404 too, never 403: existence does not leak."
           },
-          "406": { $ref: "#/components/responses/NotAcceptable" },
-          "410": { $ref: "#/components/responses/Gone" },
-          "500": { $ref: "#/components/responses/InternalError" },
-          "503": { $ref: "#/components/responses/ServiceUnavailable" },
-        },
+          "406": {
+            "$ref": "#/components/responses/NotAcceptable"
+          },
+          "410": {
+            "$ref": "#/components/responses/Gone"
+          },
+          "500": {
+            "$ref": "#/components/responses/InternalError"
+          },
+          "503": {
+            "$ref": "#/components/responses/ServiceUnavailable"
+          }
+        }
       },
-      patch: {
-        tags: ["targets"],
-        summary: "Update a target",
-        description:
-          "A merge patch carrying the target's `type` (which cannot change: 409). Absent members keep their value; an absent secret keeps the stored one. Deployments using the target get new config documents (new ETag).",
-        operationId: "updateTarget",
+      "patch": {
+        "tags": [
+          "targets"
+        ],
+        "summary": "Update a target",
+        "description": "A merge patch carrying the target's \`type\` (which cannot change: 409). Absent members keep their value; an absent secret keeps the stored one. Deployments using the target get new config documents (new ETag).",
+        "operationId": "updateTarget",
         "x-stowage-verb": "deployment:write",
-        parameters: [{ $ref: "#/components/parameters/TargetId" }],
-        requestBody: {
-          required: true,
-          content: {
+        "parameters": [
+          {
+            "$ref": "#/components/parameters/TargetId"
+          }
+        ],
+        "requestBody": {
+          "required": true,
+          "content": {
             "application/json": {
-              schema: { $ref: "#/components/schemas/TargetUpdate" },
-              example: { type: "s3", secret_access_key: "rotated/SECRET/KEYEXAMPLE0123456789abcd" },
-            },
-          },
-        },
-        responses: {
-          "200": {
-            description: "Updated.",
-            content: {
-              "application/json": {
-                schema: { $ref: "#/components/schemas/UpdateTargetResponse" },
-                example: {
-                  schema: "stowage.v1",
-                  command: "targets.update",
-                  generated_at: "2026-04-29T14:21:08Z",
-                  result: {
-                    id: "tgt_01HZX2Y8A0C2E4G6J8L0N2Q4S6",
-                    tenant_id: "ten_01HZX2R6M3QJ4Y8K0C5T7V9B1N",
-                    type: "s3",
-                    name: "offsite-s3",
-                    description: null,
-                    url: "s3://acme-backups/stowage",
-                    region: "eu-west-1",
-                    endpoint: "https://s3.eu-west-1.amazonaws.com",
-                    path_style: false,
-                    access_key_id: "AKIAIOSFODNN7EXAMPLE",
-                    secret_access_key_set: true,
-                    created_at: "2026-04-05T12:00:00Z",
-                    updated_at: "2026-04-29T14:21:08Z",
-                  },
-                },
+              "schema": {
+                "$ref": "#/components/schemas/TargetUpdate"
               },
-            },
-          },
-          "400": { $ref: "#/components/responses/BadRequest" },
-          "401": { $ref: "#/components/responses/Unauthorized" },
-          "403": { $ref: "#/components/responses/Forbidden" },
-          "404": {
-            $ref: "#/components/responses/NotFound",
-            description:
-              "No such resource in the caller's tenant. A resource of another tenant is 404 too, never 403: existence does not leak.",
-          },
-          "406": { $ref: "#/components/responses/NotAcceptable" },
-          "409": {
-            $ref: "#/components/responses/Conflict",
-            description: "`type` differs from the target's, or the new name is taken.",
-          },
-          "410": { $ref: "#/components/responses/Gone" },
-          "413": { $ref: "#/components/responses/PayloadTooLarge" },
-          "415": { $ref: "#/components/responses/UnsupportedMediaType" },
-          "500": { $ref: "#/components/responses/InternalError" },
-          "503": { $ref: "#/components/responses/ServiceUnavailable" },
+              "example": {
+                "type": "s3",
+                "secret_access_key": "rotated/SECRET/KEYEXAMPLE0123456789abcd"
+              }
+            }
+          }
         },
+        "responses": {
+          "200": {
+            "description": "Updated.",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/UpdateTargetResponse"
+                },
+                "example": {
+                  "schema": "stowage.v1",
+                  "command": "targets.update",
+                  "generated_at": "2026-04-29T14:21:08Z",
+                  "result": {
+                    "id": "tgt_01HZX2Y8A0C2E4G6J8L0N2Q4S6",
+                    "tenant_id": "ten_01HZX2R6M3QJ4Y8K0C5T7V9B1N",
+                    "type": "s3",
+                    "name": "offsite-s3",
+                    "description": null,
+                    "url": "s3://acme-backups/stowage",
+                    "region": "eu-west-1",
+                    "endpoint": "https://s3.eu-west-1.amazonaws.com",
+                    "path_style": false,
+                    "access_key_id": "AKIAIOSFODNN7EXAMPLE",
+                    "secret_access_key_set": true,
+                    "created_at": "2026-04-05T12:00:00Z",
+                    "updated_at": "2026-04-29T14:21:08Z"
+                  }
+                }
+              }
+            }
+          },
+          "400": {
+            "$ref": "#/components/responses/BadRequest"
+          },
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          },
+          "403": {
+            "$ref": "#/components/responses/Forbidden"
+          },
+          "404": {
+            "$ref": "#/components/responses/NotFound",
+            "description": "No such resource in the caller's tenant. A resource of another tenant is 404 too, never 403: existence does not leak."
+          },
+          "406": {
+            "$ref": "#/components/responses/NotAcceptable"
+          },
+          "409": {
+            "$ref": "#/components/responses/Conflict",
+            "description": "\`type\` differs from the target's, or the new name is taken."
+          },
+          "410": {
+            "$ref": "#/components/responses/Gone"
+          },
+          "413": {
+            "$ref": "#/components/responses/PayloadTooLarge"
+          },
+          "415": {
+            "$ref": "#/components/responses/UnsupportedMediaType"
+          },
+          "500": {
+            "$ref": "#/components/responses/InternalError"
+          },
+          "503": {
+            "$ref": "#/components/responses/ServiceUnavailable"
+          }
+        }
       },
-      delete: {
-        tags: ["targets"],
-        summary: "Delete a target",
-        description:
-          "Only a target no deployment uses (409 otherwise). Stored backups are not touched.",
-        operationId: "deleteTarget",
+      "delete": {
+        "tags": [
+          "targets"
+        ],
+        "summary": "Delete a target",
+        "description": "Only a target no deployment uses (409 otherwise). Stored backups are not touched.",
+        "operationId": "deleteTarget",
         "x-stowage-verb": "deployment:write",
-        parameters: [{ $ref: "#/components/parameters/TargetId" }],
-        responses: {
-          "204": { description: "Deleted." },
-          "400": { $ref: "#/components/responses/BadRequest" },
-          "401": { $ref: "#/components/responses/Unauthorized" },
-          "403": { $ref: "#/components/responses/Forbidden" },
+        "parameters": [
+          {
+            "$ref": "#/components/parameters/TargetId"
+          }
+        ],
+        "responses": {
+          "204": {
+            "description": "Deleted."
+          },
+          "400": {
+            "$ref": "#/components/responses/BadRequest"
+          },
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          },
+          "403": {
+            "$ref": "#/components/responses/Forbidden"
+          },
           "404": {
-            $ref: "#/components/responses/NotFound",
-            description:
-              "No such resource in the caller's tenant. A resource of another tenant is 404 too, never 403: existence does not leak.",
+            "$ref": "#/components/responses/NotFound",
+            "description": "No such resource in the caller's tenant. A resource of another tenant is 404 too, never 403: existence does not leak."
           },
           "409": {
-            $ref: "#/components/responses/Conflict",
-            description: "A deployment still uses the target.",
+            "$ref": "#/components/responses/Conflict",
+            "description": "A deployment still uses the target."
           },
-          "410": { $ref: "#/components/responses/Gone" },
-          "500": { $ref: "#/components/responses/InternalError" },
-          "503": { $ref: "#/components/responses/ServiceUnavailable" },
-        },
-      },
+          "410": {
+            "$ref": "#/components/responses/Gone"
+          },
+          "500": {
+            "$ref": "#/components/responses/InternalError"
+          },
+          "503": {
+            "$ref": "#/components/responses/ServiceUnavailable"
+          }
+        }
+      }
     },
     "/v1/deployments": {
-      get: {
-        tags: ["deployments"],
-        summary: "List deployments",
-        operationId: "listDeployments",
-        "x-stowage-verb": "backup:read",
-        parameters: [
-          { $ref: "#/components/parameters/Limit" },
-          { $ref: "#/components/parameters/Marker" },
-          { $ref: "#/components/parameters/KindFilter" },
+      "get": {
+        "tags": [
+          "deployments"
         ],
-        responses: {
+        "summary": "List deployments",
+        "operationId": "listDeployments",
+        "x-stowage-verb": "backup:read",
+        "parameters": [
+          {
+            "$ref": "#/components/parameters/Limit"
+          },
+          {
+            "$ref": "#/components/parameters/Marker"
+          },
+          {
+            "$ref": "#/components/parameters/KindFilter"
+          }
+        ],
+        "responses": {
           "200": {
-            description: "A page of deployments.",
-            headers: { Link: { $ref: "#/components/headers/Link" } },
-            content: {
+            "description": "A page of deployments.",
+            "headers": {
+              "Link": {
+                "$ref": "#/components/headers/Link"
+              }
+            },
+            "content": {
               "application/json": {
-                schema: { $ref: "#/components/schemas/ListDeploymentsResponse" },
-                example: {
-                  schema: "stowage.v1",
-                  command: "deployments.list",
-                  generated_at: "2026-04-29T14:21:08Z",
-                  result: {
-                    items: [
+                "schema": {
+                  "$ref": "#/components/schemas/ListDeploymentsResponse"
+                },
+                "example": {
+                  "schema": "stowage.v1",
+                  "command": "deployments.list",
+                  "generated_at": "2026-04-29T14:21:08Z",
+                  "result": {
+                    "items": [
                       {
-                        id: "dep_01HZX30A2C4E6G8J0L2N4Q6S8U",
-                        tenant_id: "ten_01HZX2R6M3QJ4Y8K0C5T7V9B1N",
-                        name: "orders-db",
-                        description: "Orders database, nightly full and hourly incrementals",
-                        kind: "mysql",
-                        connection: {
-                          host: "db.internal",
-                          port: 3306,
-                          username: "backup",
-                          password_set: true,
-                          databases: ["orders", "customers"],
-                          exclude: ["sessions"],
+                        "id": "dep_01HZX30A2C4E6G8J0L2N4Q6S8U",
+                        "tenant_id": "ten_01HZX2R6M3QJ4Y8K0C5T7V9B1N",
+                        "name": "orders-db",
+                        "description": "Orders database, nightly full and hourly incrementals",
+                        "kind": "mysql",
+                        "connection": {
+                          "host": "db.internal",
+                          "port": 3306,
+                          "username": "backup",
+                          "password_set": true,
+                          "databases": [
+                            "orders",
+                            "customers"
+                          ],
+                          "exclude": [
+                            "sessions"
+                          ]
                         },
-                        driver: { type: "pull", agent_id: "agt_01HZX2W9Q1R3S5T7V9X1Z3B5D7" },
-                        schedules: [
-                          { cron: "15 1 * * *", time_zone: "Europe/Berlin", level: "full" },
-                          { cron: "0 * * * *", time_zone: "Europe/Berlin", level: "incremental" },
+                        "driver": {
+                          "type": "pull",
+                          "agent_id": "agt_01HZX2W9Q1R3S5T7V9X1Z3B5D7"
+                        },
+                        "schedules": [
+                          {
+                            "cron": "15 1 * * *",
+                            "time_zone": "Europe/Berlin",
+                            "level": "full"
+                          },
+                          {
+                            "cron": "0 * * * *",
+                            "time_zone": "Europe/Berlin",
+                            "level": "incremental"
+                          }
                         ],
-                        target_ids: [
+                        "target_ids": [
                           "tgt_01HZX2Y3F5H7K9M1P3R5T7V9X1",
-                          "tgt_01HZX2Y8A0C2E4G6J8L0N2Q4S6",
+                          "tgt_01HZX2Y8A0C2E4G6J8L0N2Q4S6"
                         ],
-                        retention: {
-                          keep_last: 24,
-                          keep_daily: 7,
-                          keep_weekly: 4,
-                          keep_monthly: 12,
+                        "retention": {
+                          "keep_last": 24,
+                          "keep_daily": 7,
+                          "keep_weekly": 4,
+                          "keep_monthly": 12
                         },
-                        compression: "gzip",
-                        encryption: {
-                          algorithm: "aes-256-gcm",
-                          key_ref: "file:/etc/stowage/keys/orders-db.key",
+                        "compression": "gzip",
+                        "encryption": {
+                          "algorithm": "aes-256-gcm",
+                          "key_ref": "file:/etc/stowage/keys/orders-db.key"
                         },
-                        scripts: { pre: "/etc/backup/pre.d", post: "/etc/backup/post.d" },
-                        paused: false,
-                        next_run_at: "2026-04-29T15:00:00Z",
-                        created_at: "2026-04-05T12:30:00Z",
-                        updated_at: "2026-04-05T12:30:00Z",
+                        "scripts": {
+                          "pre": "/etc/backup/pre.d",
+                          "post": "/etc/backup/post.d"
+                        },
+                        "paused": false,
+                        "next_run_at": "2026-04-29T15:00:00Z",
+                        "created_at": "2026-04-05T12:30:00Z",
+                        "updated_at": "2026-04-05T12:30:00Z"
                       },
                       {
-                        id: "dep_01HZX30F6H8K0M2P4R6T8V0X2Z",
-                        tenant_id: "ten_01HZX2R6M3QJ4Y8K0C5T7V9B1N",
-                        name: "billing-pg",
-                        description: null,
-                        kind: "postgres",
-                        connection: {
-                          host: "pg.internal",
-                          port: 5432,
-                          username: "backup",
-                          password_set: true,
-                          databases: ["billing"],
+                        "id": "dep_01HZX30F6H8K0M2P4R6T8V0X2Z",
+                        "tenant_id": "ten_01HZX2R6M3QJ4Y8K0C5T7V9B1N",
+                        "name": "billing-pg",
+                        "description": null,
+                        "kind": "postgres",
+                        "connection": {
+                          "host": "pg.internal",
+                          "port": 5432,
+                          "username": "backup",
+                          "password_set": true,
+                          "databases": [
+                            "billing"
+                          ]
                         },
-                        driver: {
-                          type: "script-agent",
-                          url: "https://pg-agent.internal:8000",
-                          username: "admin",
-                          password_set: true,
+                        "driver": {
+                          "type": "script-agent",
+                          "url": "https://pg-agent.internal:8000",
+                          "username": "admin",
+                          "password_set": true
                         },
-                        schedules: [{ cron: "30 2 * * *", time_zone: "UTC", level: "full" }],
-                        target_ids: ["tgt_01HZX2Y8A0C2E4G6J8L0N2Q4S6"],
-                        retention: { keep_daily: 14 },
-                        compression: "gzip",
-                        encryption: null,
-                        scripts: {},
-                        paused: false,
-                        next_run_at: "2026-04-30T02:30:00Z",
-                        created_at: "2026-04-06T08:00:00Z",
-                        updated_at: "2026-04-06T08:00:00Z",
+                        "schedules": [
+                          {
+                            "cron": "30 2 * * *",
+                            "time_zone": "UTC",
+                            "level": "full"
+                          }
+                        ],
+                        "target_ids": [
+                          "tgt_01HZX2Y8A0C2E4G6J8L0N2Q4S6"
+                        ],
+                        "retention": {
+                          "keep_daily": 14
+                        },
+                        "compression": "gzip",
+                        "encryption": null,
+                        "scripts": {},
+                        "paused": false,
+                        "next_run_at": "2026-04-30T02:30:00Z",
+                        "created_at": "2026-04-06T08:00:00Z",
+                        "updated_at": "2026-04-06T08:00:00Z"
                       },
                       {
-                        id: "dep_01HZX30K0M2P4R6T8V0X2Z4B6D",
-                        tenant_id: "ten_01HZX2R6M3QJ4Y8K0C5T7V9B1N",
-                        name: "zeebe-prod",
-                        description: null,
-                        kind: "zeebe",
-                        connection: {},
-                        driver: {
-                          type: "zeebe",
-                          url: "http://zeebe-gateway:9600/actuator/backups",
-                          username: null,
-                          password_set: false,
+                        "id": "dep_01HZX30K0M2P4R6T8V0X2Z4B6D",
+                        "tenant_id": "ten_01HZX2R6M3QJ4Y8K0C5T7V9B1N",
+                        "name": "zeebe-prod",
+                        "description": null,
+                        "kind": "zeebe",
+                        "connection": {},
+                        "driver": {
+                          "type": "zeebe",
+                          "url": "http://zeebe-gateway:9600/actuator/backups",
+                          "username": null,
+                          "password_set": false
                         },
-                        schedules: [{ cron: "0 */6 * * *", time_zone: "UTC", level: "full" }],
-                        target_ids: [],
-                        retention: { keep_last: 8 },
-                        compression: "none",
-                        encryption: null,
-                        scripts: {},
-                        paused: false,
-                        next_run_at: "2026-04-29T18:00:00Z",
-                        created_at: "2026-04-07T09:00:00Z",
-                        updated_at: "2026-04-07T09:00:00Z",
-                      },
+                        "schedules": [
+                          {
+                            "cron": "0 */6 * * *",
+                            "time_zone": "UTC",
+                            "level": "full"
+                          }
+                        ],
+                        "target_ids": [],
+                        "retention": {
+                          "keep_last": 8
+                        },
+                        "compression": "none",
+                        "encryption": null,
+                        "scripts": {},
+                        "paused": false,
+                        "next_run_at": "2026-04-29T18:00:00Z",
+                        "created_at": "2026-04-07T09:00:00Z",
+                        "updated_at": "2026-04-07T09:00:00Z"
+                      }
                     ],
-                    next_marker: "eyJrIjoiZGVwXzAxSFpYMzBBMkMiLCJ2IjoxfQ",
-                  },
-                },
-              },
-            },
+                    "next_marker": "eyJrIjoiZGVwXzAxSFpYMzBBMkMiLCJ2IjoxfQ"
+                  }
+                }
+              }
+            }
           },
-          "400": { $ref: "#/components/responses/BadRequest" },
-          "401": { $ref: "#/components/responses/Unauthorized" },
-          "403": { $ref: "#/components/responses/Forbidden" },
-          "406": { $ref: "#/components/responses/NotAcceptable" },
-          "410": { $ref: "#/components/responses/Gone" },
-          "500": { $ref: "#/components/responses/InternalError" },
-          "503": { $ref: "#/components/responses/ServiceUnavailable" },
-        },
+          "400": {
+            "$ref": "#/components/responses/BadRequest"
+          },
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          },
+          "403": {
+            "$ref": "#/components/responses/Forbidden"
+          },
+          "406": {
+            "$ref": "#/components/responses/NotAcceptable"
+          },
+          "410": {
+            "$ref": "#/components/responses/Gone"
+          },
+          "500": {
+            "$ref": "#/components/responses/InternalError"
+          },
+          "503": {
+            "$ref": "#/components/responses/ServiceUnavailable"
+          }
+        }
       },
-      post: {
-        tags: ["deployments"],
-        summary: "Create a deployment",
-        description:
-          "Idempotent on `name`: 201 when created; 200 when a deployment of this name already has the same settings (secrets compared by hash), nothing changed; 409 when the name exists with other settings. Rules checked (400 with `details`): the connection members the kind needs; `zeebe` driver with kind `zeebe` only and vice versa, `script-agent` with `mysql`/`postgres`; at least one target except for `zeebe`; every `target_ids` entry and a `pull` driver's `agent_id` name resources of the caller's tenant; cron and time zone valid. Secrets are write-only.",
-        operationId: "createDeployment",
+      "post": {
+        "tags": [
+          "deployments"
+        ],
+        "summary": "Create a deployment",
+        "description": "Idempotent on \`name\`: 201 when created; 200 when a deployment of this name already has the same settings (secrets compared by hash), nothing changed; 409 when the name exists with other settings. Rules checked (400 with \`details\`): the connection members the kind needs; \`zeebe\` driver with kind \`zeebe\` only and vice versa, \`script-agent\` with \`mysql\`/\`postgres\`; at least one target except for \`zeebe\`; every \`target_ids\` entry and a \`pull\` driver's \`agent_id\` name resources of the caller's tenant; cron and time zone valid. Secrets are write-only.",
+        "operationId": "createDeployment",
         "x-stowage-verb": "deployment:write",
-        parameters: [{ $ref: "#/components/parameters/IdempotencyKey" }],
-        requestBody: {
-          required: true,
-          content: {
+        "parameters": [
+          {
+            "$ref": "#/components/parameters/IdempotencyKey"
+          }
+        ],
+        "requestBody": {
+          "required": true,
+          "content": {
             "application/json": {
-              schema: { $ref: "#/components/schemas/DeploymentCreate" },
-              examples: {
-                pull: {
-                  summary: "MySQL, backed up by a pull agent",
-                  value: {
-                    name: "orders-db",
-                    description: "Orders database, nightly full and hourly incrementals",
-                    kind: "mysql",
-                    connection: {
-                      host: "db.internal",
-                      port: 3306,
-                      username: "backup",
-                      password: "s3cret-db-pass",
-                      databases: ["orders", "customers"],
-                      exclude: ["sessions"],
-                    },
-                    driver: { type: "pull", agent_id: "agt_01HZX2W9Q1R3S5T7V9X1Z3B5D7" },
-                    schedules: [
-                      { cron: "15 1 * * *", time_zone: "Europe/Berlin", level: "full" },
-                      { cron: "0 * * * *", time_zone: "Europe/Berlin", level: "incremental" },
-                    ],
-                    target_ids: [
-                      "tgt_01HZX2Y3F5H7K9M1P3R5T7V9X1",
-                      "tgt_01HZX2Y8A0C2E4G6J8L0N2Q4S6",
-                    ],
-                    retention: { keep_last: 24, keep_daily: 7, keep_weekly: 4, keep_monthly: 12 },
-                    compression: "gzip",
-                    encryption: {
-                      algorithm: "aes-256-gcm",
-                      key_ref: "file:/etc/stowage/keys/orders-db.key",
-                    },
-                    scripts: { pre: "/etc/backup/pre.d", post: "/etc/backup/post.d" },
-                  },
-                },
-                scriptAgent: {
-                  summary: "PostgreSQL, through a script-driven backup agent",
-                  value: {
-                    name: "billing-pg",
-                    kind: "postgres",
-                    connection: {
-                      host: "pg.internal",
-                      port: 5432,
-                      username: "backup",
-                      password: "pg-pass",
-                      databases: ["billing"],
-                    },
-                    driver: {
-                      type: "script-agent",
-                      url: "https://pg-agent.internal:8000",
-                      username: "admin",
-                      password: "agent-basic-pass",
-                    },
-                    schedules: [{ cron: "30 2 * * *", time_zone: "UTC" }],
-                    target_ids: ["tgt_01HZX2Y8A0C2E4G6J8L0N2Q4S6"],
-                    retention: { keep_daily: 14 },
-                    compression: "gzip",
-                  },
-                },
-                zeebe: {
-                  summary: "A Zeebe cluster's backup API",
-                  value: {
-                    name: "zeebe-prod",
-                    kind: "zeebe",
-                    driver: { type: "zeebe", url: "http://zeebe-gateway:9600/actuator/backups" },
-                    schedules: [{ cron: "0 */6 * * *", time_zone: "UTC" }],
-                    retention: { keep_last: 8 },
-                  },
-                },
+              "schema": {
+                "$ref": "#/components/schemas/DeploymentCreate"
               },
-            },
-          },
+              "examples": {
+                "pull": {
+                  "summary": "MySQL, backed up by a pull agent",
+                  "value": {
+                    "name": "orders-db",
+                    "description": "Orders database, nightly full and hourly incrementals",
+                    "kind": "mysql",
+                    "connection": {
+                      "host": "db.internal",
+                      "port": 3306,
+                      "username": "backup",
+                      "password": "s3cret-db-pass",
+                      "databases": [
+                        "orders",
+                        "customers"
+                      ],
+                      "exclude": [
+                        "sessions"
+                      ]
+                    },
+                    "driver": {
+                      "type": "pull",
+                      "agent_id": "agt_01HZX2W9Q1R3S5T7V9X1Z3B5D7"
+                    },
+                    "schedules": [
+                      {
+                        "cron": "15 1 * * *",
+                        "time_zone": "Europe/Berlin",
+                        "level": "full"
+                      },
+                      {
+                        "cron": "0 * * * *",
+                        "time_zone": "Europe/Berlin",
+                        "level": "incremental"
+                      }
+                    ],
+                    "target_ids": [
+                      "tgt_01HZX2Y3F5H7K9M1P3R5T7V9X1",
+                      "tgt_01HZX2Y8A0C2E4G6J8L0N2Q4S6"
+                    ],
+                    "retention": {
+                      "keep_last": 24,
+                      "keep_daily": 7,
+                      "keep_weekly": 4,
+                      "keep_monthly": 12
+                    },
+                    "compression": "gzip",
+                    "encryption": {
+                      "algorithm": "aes-256-gcm",
+                      "key_ref": "file:/etc/stowage/keys/orders-db.key"
+                    },
+                    "scripts": {
+                      "pre": "/etc/backup/pre.d",
+                      "post": "/etc/backup/post.d"
+                    }
+                  }
+                },
+                "scriptAgent": {
+                  "summary": "PostgreSQL, through a script-driven backup agent",
+                  "value": {
+                    "name": "billing-pg",
+                    "kind": "postgres",
+                    "connection": {
+                      "host": "pg.internal",
+                      "port": 5432,
+                      "username": "backup",
+                      "password": "pg-pass",
+                      "databases": [
+                        "billing"
+                      ]
+                    },
+                    "driver": {
+                      "type": "script-agent",
+                      "url": "https://pg-agent.internal:8000",
+                      "username": "admin",
+                      "password": "agent-basic-pass"
+                    },
+                    "schedules": [
+                      {
+                        "cron": "30 2 * * *",
+                        "time_zone": "UTC"
+                      }
+                    ],
+                    "target_ids": [
+                      "tgt_01HZX2Y8A0C2E4G6J8L0N2Q4S6"
+                    ],
+                    "retention": {
+                      "keep_daily": 14
+                    },
+                    "compression": "gzip"
+                  }
+                },
+                "zeebe": {
+                  "summary": "A Zeebe cluster's backup API",
+                  "value": {
+                    "name": "zeebe-prod",
+                    "kind": "zeebe",
+                    "driver": {
+                      "type": "zeebe",
+                      "url": "http://zeebe-gateway:9600/actuator/backups"
+                    },
+                    "schedules": [
+                      {
+                        "cron": "0 */6 * * *",
+                        "time_zone": "UTC"
+                      }
+                    ],
+                    "retention": {
+                      "keep_last": 8
+                    }
+                  }
+                }
+              }
+            }
+          }
         },
-        responses: {
+        "responses": {
           "200": {
-            description:
-              "A deployment of this name with the same settings exists; it is answered unchanged.",
-            content: {
+            "description": "A deployment of this name with the same settings exists; it is answered unchanged.",
+            "content": {
               "application/json": {
-                schema: { $ref: "#/components/schemas/CreateDeploymentResponse" },
-                example: {
-                  schema: "stowage.v1",
-                  command: "deployments.create",
-                  generated_at: "2026-04-29T14:21:08Z",
-                  result: {
-                    id: "dep_01HZX30A2C4E6G8J0L2N4Q6S8U",
-                    tenant_id: "ten_01HZX2R6M3QJ4Y8K0C5T7V9B1N",
-                    name: "orders-db",
-                    description: "Orders database, nightly full and hourly incrementals",
-                    kind: "mysql",
-                    connection: {
-                      host: "db.internal",
-                      port: 3306,
-                      username: "backup",
-                      password_set: true,
-                      databases: ["orders", "customers"],
-                      exclude: ["sessions"],
-                    },
-                    driver: { type: "pull", agent_id: "agt_01HZX2W9Q1R3S5T7V9X1Z3B5D7" },
-                    schedules: [
-                      { cron: "15 1 * * *", time_zone: "Europe/Berlin", level: "full" },
-                      { cron: "0 * * * *", time_zone: "Europe/Berlin", level: "incremental" },
-                    ],
-                    target_ids: [
-                      "tgt_01HZX2Y3F5H7K9M1P3R5T7V9X1",
-                      "tgt_01HZX2Y8A0C2E4G6J8L0N2Q4S6",
-                    ],
-                    retention: { keep_last: 24, keep_daily: 7, keep_weekly: 4, keep_monthly: 12 },
-                    compression: "gzip",
-                    encryption: {
-                      algorithm: "aes-256-gcm",
-                      key_ref: "file:/etc/stowage/keys/orders-db.key",
-                    },
-                    scripts: { pre: "/etc/backup/pre.d", post: "/etc/backup/post.d" },
-                    paused: false,
-                    next_run_at: "2026-04-29T15:00:00Z",
-                    created_at: "2026-04-05T12:30:00Z",
-                    updated_at: "2026-04-05T12:30:00Z",
-                  },
+                "schema": {
+                  "$ref": "#/components/schemas/CreateDeploymentResponse"
                 },
-              },
-            },
+                "example": {
+                  "schema": "stowage.v1",
+                  "command": "deployments.create",
+                  "generated_at": "2026-04-29T14:21:08Z",
+                  "result": {
+                    "id": "dep_01HZX30A2C4E6G8J0L2N4Q6S8U",
+                    "tenant_id": "ten_01HZX2R6M3QJ4Y8K0C5T7V9B1N",
+                    "name": "orders-db",
+                    "description": "Orders database, nightly full and hourly incrementals",
+                    "kind": "mysql",
+                    "connection": {
+                      "host": "db.internal",
+                      "port": 3306,
+                      "username": "backup",
+                      "password_set": true,
+                      "databases": [
+                        "orders",
+                        "customers"
+                      ],
+                      "exclude": [
+                        "sessions"
+                      ]
+                    },
+                    "driver": {
+                      "type": "pull",
+                      "agent_id": "agt_01HZX2W9Q1R3S5T7V9X1Z3B5D7"
+                    },
+                    "schedules": [
+                      {
+                        "cron": "15 1 * * *",
+                        "time_zone": "Europe/Berlin",
+                        "level": "full"
+                      },
+                      {
+                        "cron": "0 * * * *",
+                        "time_zone": "Europe/Berlin",
+                        "level": "incremental"
+                      }
+                    ],
+                    "target_ids": [
+                      "tgt_01HZX2Y3F5H7K9M1P3R5T7V9X1",
+                      "tgt_01HZX2Y8A0C2E4G6J8L0N2Q4S6"
+                    ],
+                    "retention": {
+                      "keep_last": 24,
+                      "keep_daily": 7,
+                      "keep_weekly": 4,
+                      "keep_monthly": 12
+                    },
+                    "compression": "gzip",
+                    "encryption": {
+                      "algorithm": "aes-256-gcm",
+                      "key_ref": "file:/etc/stowage/keys/orders-db.key"
+                    },
+                    "scripts": {
+                      "pre": "/etc/backup/pre.d",
+                      "post": "/etc/backup/post.d"
+                    },
+                    "paused": false,
+                    "next_run_at": "2026-04-29T15:00:00Z",
+                    "created_at": "2026-04-05T12:30:00Z",
+                    "updated_at": "2026-04-05T12:30:00Z"
+                  }
+                }
+              }
+            }
           },
           "201": {
-            description: "Created.",
-            headers: { Location: { $ref: "#/components/headers/Location" } },
-            content: {
-              "application/json": {
-                schema: { $ref: "#/components/schemas/CreateDeploymentResponse" },
-                example: {
-                  schema: "stowage.v1",
-                  command: "deployments.create",
-                  generated_at: "2026-04-29T14:21:08Z",
-                  result: {
-                    id: "dep_01HZX30A2C4E6G8J0L2N4Q6S8U",
-                    tenant_id: "ten_01HZX2R6M3QJ4Y8K0C5T7V9B1N",
-                    name: "orders-db",
-                    description: "Orders database, nightly full and hourly incrementals",
-                    kind: "mysql",
-                    connection: {
-                      host: "db.internal",
-                      port: 3306,
-                      username: "backup",
-                      password_set: true,
-                      databases: ["orders", "customers"],
-                      exclude: ["sessions"],
-                    },
-                    driver: { type: "pull", agent_id: "agt_01HZX2W9Q1R3S5T7V9X1Z3B5D7" },
-                    schedules: [
-                      { cron: "15 1 * * *", time_zone: "Europe/Berlin", level: "full" },
-                      { cron: "0 * * * *", time_zone: "Europe/Berlin", level: "incremental" },
-                    ],
-                    target_ids: [
-                      "tgt_01HZX2Y3F5H7K9M1P3R5T7V9X1",
-                      "tgt_01HZX2Y8A0C2E4G6J8L0N2Q4S6",
-                    ],
-                    retention: { keep_last: 24, keep_daily: 7, keep_weekly: 4, keep_monthly: 12 },
-                    compression: "gzip",
-                    encryption: {
-                      algorithm: "aes-256-gcm",
-                      key_ref: "file:/etc/stowage/keys/orders-db.key",
-                    },
-                    scripts: { pre: "/etc/backup/pre.d", post: "/etc/backup/post.d" },
-                    paused: false,
-                    next_run_at: "2026-04-29T15:00:00Z",
-                    created_at: "2026-04-05T12:30:00Z",
-                    updated_at: "2026-04-05T12:30:00Z",
-                  },
-                },
-              },
+            "description": "Created.",
+            "headers": {
+              "Location": {
+                "$ref": "#/components/headers/Location"
+              }
             },
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/CreateDeploymentResponse"
+                },
+                "example": {
+                  "schema": "stowage.v1",
+                  "command": "deployments.create",
+                  "generated_at": "2026-04-29T14:21:08Z",
+                  "result": {
+                    "id": "dep_01HZX30A2C4E6G8J0L2N4Q6S8U",
+                    "tenant_id": "ten_01HZX2R6M3QJ4Y8K0C5T7V9B1N",
+                    "name": "orders-db",
+                    "description": "Orders database, nightly full and hourly incrementals",
+                    "kind": "mysql",
+                    "connection": {
+                      "host": "db.internal",
+                      "port": 3306,
+                      "username": "backup",
+                      "password_set": true,
+                      "databases": [
+                        "orders",
+                        "customers"
+                      ],
+                      "exclude": [
+                        "sessions"
+                      ]
+                    },
+                    "driver": {
+                      "type": "pull",
+                      "agent_id": "agt_01HZX2W9Q1R3S5T7V9X1Z3B5D7"
+                    },
+                    "schedules": [
+                      {
+                        "cron": "15 1 * * *",
+                        "time_zone": "Europe/Berlin",
+                        "level": "full"
+                      },
+                      {
+                        "cron": "0 * * * *",
+                        "time_zone": "Europe/Berlin",
+                        "level": "incremental"
+                      }
+                    ],
+                    "target_ids": [
+                      "tgt_01HZX2Y3F5H7K9M1P3R5T7V9X1",
+                      "tgt_01HZX2Y8A0C2E4G6J8L0N2Q4S6"
+                    ],
+                    "retention": {
+                      "keep_last": 24,
+                      "keep_daily": 7,
+                      "keep_weekly": 4,
+                      "keep_monthly": 12
+                    },
+                    "compression": "gzip",
+                    "encryption": {
+                      "algorithm": "aes-256-gcm",
+                      "key_ref": "file:/etc/stowage/keys/orders-db.key"
+                    },
+                    "scripts": {
+                      "pre": "/etc/backup/pre.d",
+                      "post": "/etc/backup/post.d"
+                    },
+                    "paused": false,
+                    "next_run_at": "2026-04-29T15:00:00Z",
+                    "created_at": "2026-04-05T12:30:00Z",
+                    "updated_at": "2026-04-05T12:30:00Z"
+                  }
+                }
+              }
+            }
           },
-          "400": { $ref: "#/components/responses/BadRequest" },
-          "401": { $ref: "#/components/responses/Unauthorized" },
-          "403": { $ref: "#/components/responses/Forbidden" },
-          "406": { $ref: "#/components/responses/NotAcceptable" },
+          "400": {
+            "$ref": "#/components/responses/BadRequest"
+          },
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          },
+          "403": {
+            "$ref": "#/components/responses/Forbidden"
+          },
+          "406": {
+            "$ref": "#/components/responses/NotAcceptable"
+          },
           "409": {
-            $ref: "#/components/responses/Conflict",
-            description:
-              "A deployment of this name exists with other settings, or the `Idempotency-Key` was used with another body.",
+            "$ref": "#/components/responses/Conflict",
+            "description": "A deployment of this name exists with other settings, or the \`Idempotency-Key\` was used with another body."
           },
-          "410": { $ref: "#/components/responses/Gone" },
-          "413": { $ref: "#/components/responses/PayloadTooLarge" },
-          "415": { $ref: "#/components/responses/UnsupportedMediaType" },
-          "500": { $ref: "#/components/responses/InternalError" },
-          "503": { $ref: "#/components/responses/ServiceUnavailable" },
-        },
-      },
+          "410": {
+            "$ref": "#/components/responses/Gone"
+          },
+          "413": {
+            "$ref": "#/components/responses/PayloadTooLarge"
+          },
+          "415": {
+            "$ref": "#/components/responses/UnsupportedMediaType"
+          },
+          "500": {
+            "$ref": "#/components/responses/InternalError"
+          },
+          "503": {
+            "$ref": "#/components/responses/ServiceUnavailable"
+          }
+        }
+      }
     },
     "/v1/deployments/{deployment}": {
-      get: {
-        tags: ["deployments"],
-        summary: "Get a deployment",
-        operationId: "getDeployment",
+      "get": {
+        "tags": [
+          "deployments"
+        ],
+        "summary": "Get a deployment",
+        "operationId": "getDeployment",
         "x-stowage-verb": "backup:read",
-        parameters: [{ $ref: "#/components/parameters/DeploymentId" }],
-        responses: {
+        "parameters": [
+          {
+            "$ref": "#/components/parameters/DeploymentId"
+          }
+        ],
+        "responses": {
           "200": {
-            description: "The deployment.",
-            content: {
+            "description": "The deployment.",
+            "content": {
               "application/json": {
-                schema: { $ref: "#/components/schemas/GetDeploymentResponse" },
-                example: {
-                  schema: "stowage.v1",
-                  command: "deployments.get",
-                  generated_at: "2026-04-29T14:21:08Z",
-                  result: {
-                    id: "dep_01HZX30A2C4E6G8J0L2N4Q6S8U",
-                    tenant_id: "ten_01HZX2R6M3QJ4Y8K0C5T7V9B1N",
-                    name: "orders-db",
-                    description: "Orders database, nightly full and hourly incrementals",
-                    kind: "mysql",
-                    connection: {
-                      host: "db.internal",
-                      port: 3306,
-                      username: "backup",
-                      password_set: true,
-                      databases: ["orders", "customers"],
-                      exclude: ["sessions"],
-                    },
-                    driver: { type: "pull", agent_id: "agt_01HZX2W9Q1R3S5T7V9X1Z3B5D7" },
-                    schedules: [
-                      { cron: "15 1 * * *", time_zone: "Europe/Berlin", level: "full" },
-                      { cron: "0 * * * *", time_zone: "Europe/Berlin", level: "incremental" },
-                    ],
-                    target_ids: [
-                      "tgt_01HZX2Y3F5H7K9M1P3R5T7V9X1",
-                      "tgt_01HZX2Y8A0C2E4G6J8L0N2Q4S6",
-                    ],
-                    retention: { keep_last: 24, keep_daily: 7, keep_weekly: 4, keep_monthly: 12 },
-                    compression: "gzip",
-                    encryption: {
-                      algorithm: "aes-256-gcm",
-                      key_ref: "file:/etc/stowage/keys/orders-db.key",
-                    },
-                    scripts: { pre: "/etc/backup/pre.d", post: "/etc/backup/post.d" },
-                    paused: false,
-                    next_run_at: "2026-04-29T15:00:00Z",
-                    created_at: "2026-04-05T12:30:00Z",
-                    updated_at: "2026-04-05T12:30:00Z",
-                  },
+                "schema": {
+                  "$ref": "#/components/schemas/GetDeploymentResponse"
                 },
-              },
-            },
+                "example": {
+                  "schema": "stowage.v1",
+                  "command": "deployments.get",
+                  "generated_at": "2026-04-29T14:21:08Z",
+                  "result": {
+                    "id": "dep_01HZX30A2C4E6G8J0L2N4Q6S8U",
+                    "tenant_id": "ten_01HZX2R6M3QJ4Y8K0C5T7V9B1N",
+                    "name": "orders-db",
+                    "description": "Orders database, nightly full and hourly incrementals",
+                    "kind": "mysql",
+                    "connection": {
+                      "host": "db.internal",
+                      "port": 3306,
+                      "username": "backup",
+                      "password_set": true,
+                      "databases": [
+                        "orders",
+                        "customers"
+                      ],
+                      "exclude": [
+                        "sessions"
+                      ]
+                    },
+                    "driver": {
+                      "type": "pull",
+                      "agent_id": "agt_01HZX2W9Q1R3S5T7V9X1Z3B5D7"
+                    },
+                    "schedules": [
+                      {
+                        "cron": "15 1 * * *",
+                        "time_zone": "Europe/Berlin",
+                        "level": "full"
+                      },
+                      {
+                        "cron": "0 * * * *",
+                        "time_zone": "Europe/Berlin",
+                        "level": "incremental"
+                      }
+                    ],
+                    "target_ids": [
+                      "tgt_01HZX2Y3F5H7K9M1P3R5T7V9X1",
+                      "tgt_01HZX2Y8A0C2E4G6J8L0N2Q4S6"
+                    ],
+                    "retention": {
+                      "keep_last": 24,
+                      "keep_daily": 7,
+                      "keep_weekly": 4,
+                      "keep_monthly": 12
+                    },
+                    "compression": "gzip",
+                    "encryption": {
+                      "algorithm": "aes-256-gcm",
+                      "key_ref": "file:/etc/stowage/keys/orders-db.key"
+                    },
+                    "scripts": {
+                      "pre": "/etc/backup/pre.d",
+                      "post": "/etc/backup/post.d"
+                    },
+                    "paused": false,
+                    "next_run_at": "2026-04-29T15:00:00Z",
+                    "created_at": "2026-04-05T12:30:00Z",
+                    "updated_at": "2026-04-05T12:30:00Z"
+                  }
+                }
+              }
+            }
           },
-          "400": { $ref: "#/components/responses/BadRequest" },
-          "401": { $ref: "#/components/responses/Unauthorized" },
-          "403": { $ref: "#/components/responses/Forbidden" },
+          "400": {
+            "$ref": "#/components/responses/BadRequest"
+          },
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          },
+          "403": {
+            "$ref": "#/components/responses/Forbidden"
+          },
           "404": {
-            $ref: "#/components/responses/NotFound",
-            description:
-              "No such resource in the caller's tenant. A resource of another tenant is 404 too, never 403: existence does not leak.",
+            "$ref": "#/components/responses/NotFound",
+            "description": "No such resource in the caller's tenant. A resource of another tenant is 404 too, never 403: existence does not leak."
           },
-          "406": { $ref: "#/components/responses/NotAcceptable" },
-          "410": { $ref: "#/components/responses/Gone" },
-          "500": { $ref: "#/components/responses/InternalError" },
-          "503": { $ref: "#/components/responses/ServiceUnavailable" },
-        },
+          "406": {
+            "$ref": "#/components/responses/NotAcceptable"
+          },
+          "410": {
+            "$ref": "#/components/responses/Gone"
+          },
+          "500": {
+            "$ref": "#/components/responses/InternalError"
+          },
+          "503": {
+            "$ref": "#/components/responses/ServiceUnavailable"
+          }
+        }
       },
-      patch: {
-        tags: ["deployments"],
-        summary: "Update a deployment",
-        description:
-          "A JSON merge patch (see `DeploymentUpdate`), checked by the same rules as a create. Takes effect for the next job; the agent's config document is re-rendered (new ETag).",
-        operationId: "updateDeployment",
+      "patch": {
+        "tags": [
+          "deployments"
+        ],
+        "summary": "Update a deployment",
+        "description": "A JSON merge patch (see \`DeploymentUpdate\`), checked by the same rules as a create. Takes effect for the next job; the agent's config document is re-rendered (new ETag).",
+        "operationId": "updateDeployment",
         "x-stowage-verb": "deployment:write",
-        parameters: [{ $ref: "#/components/parameters/DeploymentId" }],
-        requestBody: {
-          required: true,
-          content: {
+        "parameters": [
+          {
+            "$ref": "#/components/parameters/DeploymentId"
+          }
+        ],
+        "requestBody": {
+          "required": true,
+          "content": {
             "application/json": {
-              schema: { $ref: "#/components/schemas/DeploymentUpdate" },
-              example: {
-                schedules: [{ cron: "15 1 * * *", time_zone: "Europe/Berlin", level: "full" }],
-                retention: { keep_last: 10, keep_daily: 7, keep_weekly: 4, keep_monthly: 12 },
-                encryption: null,
+              "schema": {
+                "$ref": "#/components/schemas/DeploymentUpdate"
               },
-            },
-          },
-        },
-        responses: {
-          "200": {
-            description: "Updated.",
-            content: {
-              "application/json": {
-                schema: { $ref: "#/components/schemas/UpdateDeploymentResponse" },
-                example: {
-                  schema: "stowage.v1",
-                  command: "deployments.update",
-                  generated_at: "2026-04-29T14:21:08Z",
-                  result: {
-                    id: "dep_01HZX30A2C4E6G8J0L2N4Q6S8U",
-                    tenant_id: "ten_01HZX2R6M3QJ4Y8K0C5T7V9B1N",
-                    name: "orders-db",
-                    description: "Orders database, nightly full and hourly incrementals",
-                    kind: "mysql",
-                    connection: {
-                      host: "db.internal",
-                      port: 3306,
-                      username: "backup",
-                      password_set: true,
-                      databases: ["orders", "customers"],
-                      exclude: ["sessions"],
-                    },
-                    driver: { type: "pull", agent_id: "agt_01HZX2W9Q1R3S5T7V9X1Z3B5D7" },
-                    schedules: [{ cron: "15 1 * * *", time_zone: "Europe/Berlin", level: "full" }],
-                    target_ids: [
-                      "tgt_01HZX2Y3F5H7K9M1P3R5T7V9X1",
-                      "tgt_01HZX2Y8A0C2E4G6J8L0N2Q4S6",
-                    ],
-                    retention: { keep_last: 10, keep_daily: 7, keep_weekly: 4, keep_monthly: 12 },
-                    compression: "gzip",
-                    encryption: null,
-                    scripts: { pre: "/etc/backup/pre.d", post: "/etc/backup/post.d" },
-                    paused: false,
-                    next_run_at: "2026-04-30T01:15:00Z",
-                    created_at: "2026-04-05T12:30:00Z",
-                    updated_at: "2026-04-29T14:21:08Z",
-                  },
+              "example": {
+                "schedules": [
+                  {
+                    "cron": "15 1 * * *",
+                    "time_zone": "Europe/Berlin",
+                    "level": "full"
+                  }
+                ],
+                "retention": {
+                  "keep_last": 10,
+                  "keep_daily": 7,
+                  "keep_weekly": 4,
+                  "keep_monthly": 12
                 },
-              },
-            },
-          },
-          "400": { $ref: "#/components/responses/BadRequest" },
-          "401": { $ref: "#/components/responses/Unauthorized" },
-          "403": { $ref: "#/components/responses/Forbidden" },
-          "404": {
-            $ref: "#/components/responses/NotFound",
-            description:
-              "No such resource in the caller's tenant. A resource of another tenant is 404 too, never 403: existence does not leak.",
-          },
-          "406": { $ref: "#/components/responses/NotAcceptable" },
-          "409": { $ref: "#/components/responses/Conflict", description: "The new name is taken." },
-          "410": { $ref: "#/components/responses/Gone" },
-          "413": { $ref: "#/components/responses/PayloadTooLarge" },
-          "415": { $ref: "#/components/responses/UnsupportedMediaType" },
-          "500": { $ref: "#/components/responses/InternalError" },
-          "503": { $ref: "#/components/responses/ServiceUnavailable" },
+                "encryption": null
+              }
+            }
+          }
         },
-      },
-      delete: {
-        tags: ["deployments"],
-        summary: "Delete a deployment",
-        description:
-          "Removes the deployment and its schedules; 409 while it has queued or running jobs (cancel them first). Its backups are preserved: the catalog entries and stored files stay, are no longer pruned, and belong to a deployment of the same name created later.",
-        operationId: "deleteDeployment",
-        "x-stowage-verb": "deployment:write",
-        parameters: [{ $ref: "#/components/parameters/DeploymentId" }],
-        responses: {
-          "204": { description: "Deleted." },
-          "400": { $ref: "#/components/responses/BadRequest" },
-          "401": { $ref: "#/components/responses/Unauthorized" },
-          "403": { $ref: "#/components/responses/Forbidden" },
+        "responses": {
+          "200": {
+            "description": "Updated.",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/UpdateDeploymentResponse"
+                },
+                "example": {
+                  "schema": "stowage.v1",
+                  "command": "deployments.update",
+                  "generated_at": "2026-04-29T14:21:08Z",
+                  "result": {
+                    "id": "dep_01HZX30A2C4E6G8J0L2N4Q6S8U",
+                    "tenant_id": "ten_01HZX2R6M3QJ4Y8K0C5T7V9B1N",
+                    "name": "orders-db",
+                    "description": "Orders database, nightly full and hourly incrementals",
+                    "kind": "mysql",
+                    "connection": {
+                      "host": "db.internal",
+                      "port": 3306,
+                      "username": "backup",
+                      "password_set": true,
+                      "databases": [
+                        "orders",
+                        "customers"
+                      ],
+                      "exclude": [
+                        "sessions"
+                      ]
+                    },
+                    "driver": {
+                      "type": "pull",
+                      "agent_id": "agt_01HZX2W9Q1R3S5T7V9X1Z3B5D7"
+                    },
+                    "schedules": [
+                      {
+                        "cron": "15 1 * * *",
+                        "time_zone": "Europe/Berlin",
+                        "level": "full"
+                      }
+                    ],
+                    "target_ids": [
+                      "tgt_01HZX2Y3F5H7K9M1P3R5T7V9X1",
+                      "tgt_01HZX2Y8A0C2E4G6J8L0N2Q4S6"
+                    ],
+                    "retention": {
+                      "keep_last": 10,
+                      "keep_daily": 7,
+                      "keep_weekly": 4,
+                      "keep_monthly": 12
+                    },
+                    "compression": "gzip",
+                    "encryption": null,
+                    "scripts": {
+                      "pre": "/etc/backup/pre.d",
+                      "post": "/etc/backup/post.d"
+                    },
+                    "paused": false,
+                    "next_run_at": "2026-04-30T01:15:00Z",
+                    "created_at": "2026-04-05T12:30:00Z",
+                    "updated_at": "2026-04-29T14:21:08Z"
+                  }
+                }
+              }
+            }
+          },
+          "400": {
+            "$ref": "#/components/responses/BadRequest"
+          },
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          },
+          "403": {
+            "$ref": "#/components/responses/Forbidden"
+          },
           "404": {
-            $ref: "#/components/responses/NotFound",
-            description:
-              "No such resource in the caller's tenant. A resource of another tenant is 404 too, never 403: existence does not leak.",
+            "$ref": "#/components/responses/NotFound",
+            "description": "No such resource in the caller's tenant. A resource of another tenant is 404 too, never 403: existence does not leak."
+          },
+          "406": {
+            "$ref": "#/components/responses/NotAcceptable"
           },
           "409": {
-            $ref: "#/components/responses/Conflict",
-            description: "The deployment has queued or running jobs.",
+            "$ref": "#/components/responses/Conflict",
+            "description": "The new name is taken."
           },
-          "410": { $ref: "#/components/responses/Gone" },
-          "500": { $ref: "#/components/responses/InternalError" },
-          "503": { $ref: "#/components/responses/ServiceUnavailable" },
-        },
+          "410": {
+            "$ref": "#/components/responses/Gone"
+          },
+          "413": {
+            "$ref": "#/components/responses/PayloadTooLarge"
+          },
+          "415": {
+            "$ref": "#/components/responses/UnsupportedMediaType"
+          },
+          "500": {
+            "$ref": "#/components/responses/InternalError"
+          },
+          "503": {
+            "$ref": "#/components/responses/ServiceUnavailable"
+          }
+        }
       },
+      "delete": {
+        "tags": [
+          "deployments"
+        ],
+        "summary": "Delete a deployment",
+        "description": "Removes the deployment and its schedules; 409 while it has queued or running jobs (cancel them first). Its backups are preserved: the catalog entries and stored files stay, are no longer pruned, and belong to a deployment of the same name created later.",
+        "operationId": "deleteDeployment",
+        "x-stowage-verb": "deployment:write",
+        "parameters": [
+          {
+            "$ref": "#/components/parameters/DeploymentId"
+          }
+        ],
+        "responses": {
+          "204": {
+            "description": "Deleted."
+          },
+          "400": {
+            "$ref": "#/components/responses/BadRequest"
+          },
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          },
+          "403": {
+            "$ref": "#/components/responses/Forbidden"
+          },
+          "404": {
+            "$ref": "#/components/responses/NotFound",
+            "description": "No such resource in the caller's tenant. A resource of another tenant is 404 too, never 403: existence does not leak."
+          },
+          "409": {
+            "$ref": "#/components/responses/Conflict",
+            "description": "The deployment has queued or running jobs."
+          },
+          "410": {
+            "$ref": "#/components/responses/Gone"
+          },
+          "500": {
+            "$ref": "#/components/responses/InternalError"
+          },
+          "503": {
+            "$ref": "#/components/responses/ServiceUnavailable"
+          }
+        }
+      }
     },
     "/v1/deployments/{deployment}/backups": {
-      get: {
-        tags: ["backups"],
-        summary: "List a deployment's backups",
-        description:
-          "Backup manifests, newest (highest `sequence`) first, keyset-paginated. Tombstoned backups are left out unless `include_deleted=true`.",
-        operationId: "listBackups",
+      "get": {
+        "tags": [
+          "backups"
+        ],
+        "summary": "List a deployment's backups",
+        "description": "Backup manifests, newest (highest \`sequence\`) first, keyset-paginated. Tombstoned backups are left out unless \`include_deleted=true\`.",
+        "operationId": "listBackups",
         "x-stowage-verb": "backup:read",
-        parameters: [
-          { $ref: "#/components/parameters/DeploymentId" },
-          { $ref: "#/components/parameters/Limit" },
-          { $ref: "#/components/parameters/Marker" },
+        "parameters": [
           {
-            name: "state",
-            in: "query",
-            description: "Only backups in this aggregated state.",
-            schema: { $ref: "#/components/schemas/BackupState" },
+            "$ref": "#/components/parameters/DeploymentId"
           },
           {
-            name: "include_deleted",
-            in: "query",
-            description: "Include tombstoned backups.",
-            schema: { type: "boolean", default: false },
+            "$ref": "#/components/parameters/Limit"
           },
+          {
+            "$ref": "#/components/parameters/Marker"
+          },
+          {
+            "name": "state",
+            "in": "query",
+            "description": "Only backups in this aggregated state.",
+            "schema": {
+              "$ref": "#/components/schemas/BackupState"
+            }
+          },
+          {
+            "name": "include_deleted",
+            "in": "query",
+            "description": "Include tombstoned backups.",
+            "schema": {
+              "type": "boolean",
+              "default": false
+            }
+          }
         ],
-        responses: {
+        "responses": {
           "200": {
-            description: "A page of backups.",
-            headers: { Link: { $ref: "#/components/headers/Link" } },
-            content: {
+            "description": "A page of backups.",
+            "headers": {
+              "Link": {
+                "$ref": "#/components/headers/Link"
+              }
+            },
+            "content": {
               "application/json": {
-                schema: { $ref: "#/components/schemas/ListBackupsResponse" },
-                example: {
-                  schema: "stowage.v1",
-                  command: "backups.list",
-                  generated_at: "2026-04-29T14:21:08Z",
-                  result: {
-                    items: [
+                "schema": {
+                  "$ref": "#/components/schemas/ListBackupsResponse"
+                },
+                "example": {
+                  "schema": "stowage.v1",
+                  "command": "backups.list",
+                  "generated_at": "2026-04-29T14:21:08Z",
+                  "result": {
+                    "items": [
                       {
-                        id: "bak_01HZX3B1D3F5H7K9M1P3R5T7V9",
-                        deployment_id: "dep_01HZX30A2C4E6G8J0L2N4Q6S8U",
-                        sequence: 42,
-                        level: "incremental",
-                        parent_id: "bak_01HZWQ8E2G4J6L8N0Q2S4U6W8Y",
-                        session_id: "bak_01HZWQ8E2G4J6L8N0Q2S4U6W8Y",
-                        state: "COMPLETED",
-                        failure_reason: null,
-                        trigger: "schedule",
-                        job_id: "job_01HZX3J4L6N8Q0S2U4W6Y8A0C2",
-                        metadata: {
-                          host_name: "orders-db-1.internal",
-                          backup_name: "orders-db",
-                          mode: "mysql",
-                          engine: "mariadb-dump",
-                          engine_version: "10.11.6",
-                          tool_version: "stowage-agent 1.0.0",
-                          client_os: "linux",
-                          compression_alg: "gzip",
-                          encrypted: true,
-                          encryption_algorithm: "aes-256-gcm",
-                          key_ref: "file:/etc/stowage/keys/orders-db.key",
-                          databases: ["orders", "customers"],
+                        "id": "bak_01HZX3B1D3F5H7K9M1P3R5T7V9",
+                        "deployment_id": "dep_01HZX30A2C4E6G8J0L2N4Q6S8U",
+                        "sequence": 42,
+                        "level": "incremental",
+                        "parent_id": "bak_01HZWQ8E2G4J6L8N0Q2S4U6W8Y",
+                        "session_id": "bak_01HZWQ8E2G4J6L8N0Q2S4U6W8Y",
+                        "state": "COMPLETED",
+                        "failure_reason": null,
+                        "trigger": "schedule",
+                        "job_id": "job_01HZX3J4L6N8Q0S2U4W6Y8A0C2",
+                        "metadata": {
+                          "host_name": "orders-db-1.internal",
+                          "backup_name": "orders-db",
+                          "mode": "mysql",
+                          "engine": "mariadb-dump",
+                          "engine_version": "10.11.6",
+                          "tool_version": "stowage-agent 1.0.0",
+                          "client_os": "linux",
+                          "compression_alg": "gzip",
+                          "encrypted": true,
+                          "encryption_algorithm": "aes-256-gcm",
+                          "key_ref": "file:/etc/stowage/keys/orders-db.key",
+                          "databases": [
+                            "orders",
+                            "customers"
+                          ]
                         },
-                        sizes: {
-                          uncompressed_bytes: 734003200,
-                          compressed_bytes: 151519232,
-                          stored_bytes: 151519260,
-                          session_total_bytes: 1288490188,
+                        "sizes": {
+                          "uncompressed_bytes": 734003200,
+                          "compressed_bytes": 151519232,
+                          "stored_bytes": 151519260,
+                          "session_total_bytes": 1288490188
                         },
-                        sha256: "a3f5c7e9b1d3f5a7c9e1b3d5f7a9c1e3b5d7f9a1c3e5b7d9f1a3c5e7b9d1f3a5",
-                        locations: [
+                        "sha256": "a3f5c7e9b1d3f5a7c9e1b3d5f7a9c1e3b5d7f9a1c3e5b7d9f1a3c5e7b9d1f3a5",
+                        "locations": [
                           {
-                            target_id: "tgt_01HZX2Y3F5H7K9M1P3R5T7V9X1",
-                            url: "file:///var/backups/stowage/orders-db/bak_01HZX3B1D3F5H7K9M1P3R5T7V9.sql.gz.enc",
+                            "target_id": "tgt_01HZX2Y3F5H7K9M1P3R5T7V9X1",
+                            "url": "file:///var/backups/stowage/orders-db/bak_01HZX3B1D3F5H7K9M1P3R5T7V9.sql.gz.enc"
                           },
                           {
-                            target_id: "tgt_01HZX2Y8A0C2E4G6J8L0N2Q4S6",
-                            url: "s3://acme-backups/stowage/orders-db/bak_01HZX3B1D3F5H7K9M1P3R5T7V9.sql.gz.enc",
-                          },
+                            "target_id": "tgt_01HZX2Y8A0C2E4G6J8L0N2Q4S6",
+                            "url": "s3://acme-backups/stowage/orders-db/bak_01HZX3B1D3F5H7K9M1P3R5T7V9.sql.gz.enc"
+                          }
                         ],
-                        timings: {
-                          queued_at: "2026-04-29T14:00:00Z",
-                          started_at: "2026-04-29T14:00:01Z",
-                          completed_at: "2026-04-29T14:02:14Z",
-                          duration_ms: 133000,
+                        "timings": {
+                          "queued_at": "2026-04-29T14:00:00Z",
+                          "started_at": "2026-04-29T14:00:01Z",
+                          "completed_at": "2026-04-29T14:02:14Z",
+                          "duration_ms": 133000
                         },
-                        parts: [
+                        "parts": [
                           {
-                            name: "orders",
-                            state: "COMPLETED",
-                            failure_reason: null,
-                            size_bytes: 121634816,
-                            sha256:
-                              "0d1e2f3a4b5c6d7e8f9a0b1c2d3e4f5a6b7c8d9e0f1a2b3c4d5e6f7a8b9c0d1e",
-                            created_at: "2026-04-29T14:00:01Z",
-                            updated_at: "2026-04-29T14:01:50Z",
-                            details: {},
+                            "name": "orders",
+                            "state": "COMPLETED",
+                            "failure_reason": null,
+                            "size_bytes": 121634816,
+                            "sha256": "0d1e2f3a4b5c6d7e8f9a0b1c2d3e4f5a6b7c8d9e0f1a2b3c4d5e6f7a8b9c0d1e",
+                            "created_at": "2026-04-29T14:00:01Z",
+                            "updated_at": "2026-04-29T14:01:50Z",
+                            "details": {}
                           },
                           {
-                            name: "customers",
-                            state: "COMPLETED",
-                            failure_reason: null,
-                            size_bytes: 29884416,
-                            sha256:
-                              "1e2f3a4b5c6d7e8f9a0b1c2d3e4f5a6b7c8d9e0f1a2b3c4d5e6f7a8b9c0d1e2f",
-                            created_at: "2026-04-29T14:01:50Z",
-                            updated_at: "2026-04-29T14:02:12Z",
-                            details: {},
-                          },
+                            "name": "customers",
+                            "state": "COMPLETED",
+                            "failure_reason": null,
+                            "size_bytes": 29884416,
+                            "sha256": "1e2f3a4b5c6d7e8f9a0b1c2d3e4f5a6b7c8d9e0f1a2b3c4d5e6f7a8b9c0d1e2f",
+                            "created_at": "2026-04-29T14:01:50Z",
+                            "updated_at": "2026-04-29T14:02:12Z",
+                            "details": {}
+                          }
                         ],
-                        verification: null,
-                        hold: false,
-                        hold_reason: null,
-                        held_at: null,
-                        deleted: null,
-                        created_at: "2026-04-29T14:00:00Z",
-                      },
+                        "verification": null,
+                        "hold": false,
+                        "hold_reason": null,
+                        "held_at": null,
+                        "deleted": null,
+                        "created_at": "2026-04-29T14:00:00Z"
+                      }
                     ],
-                    next_marker: "eyJrIjoiZGVwXzAxSFpYMzBBMkMiLCJ2IjoxfQ",
-                  },
-                },
-              },
-            },
+                    "next_marker": "eyJrIjoiZGVwXzAxSFpYMzBBMkMiLCJ2IjoxfQ"
+                  }
+                }
+              }
+            }
           },
-          "400": { $ref: "#/components/responses/BadRequest" },
-          "401": { $ref: "#/components/responses/Unauthorized" },
-          "403": { $ref: "#/components/responses/Forbidden" },
+          "400": {
+            "$ref": "#/components/responses/BadRequest"
+          },
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          },
+          "403": {
+            "$ref": "#/components/responses/Forbidden"
+          },
           "404": {
-            $ref: "#/components/responses/NotFound",
-            description:
-              "No such resource in the caller's tenant. A resource of another tenant is 404 too, never 403: existence does not leak.",
+            "$ref": "#/components/responses/NotFound",
+            "description": "No such resource in the caller's tenant. A resource of another tenant is 404 too, never 403: existence does not leak."
           },
-          "406": { $ref: "#/components/responses/NotAcceptable" },
-          "410": { $ref: "#/components/responses/Gone" },
-          "500": { $ref: "#/components/responses/InternalError" },
-          "503": { $ref: "#/components/responses/ServiceUnavailable" },
-        },
+          "406": {
+            "$ref": "#/components/responses/NotAcceptable"
+          },
+          "410": {
+            "$ref": "#/components/responses/Gone"
+          },
+          "500": {
+            "$ref": "#/components/responses/InternalError"
+          },
+          "503": {
+            "$ref": "#/components/responses/ServiceUnavailable"
+          }
+        }
       },
-      post: {
-        tags: ["backups"],
-        summary: "Take a backup now",
-        description:
-          "Queues a backup job. With `Accept: application/json` (the default) the answer is 202 with the job; with `Accept: application/x-ndjson` it is 202 with a stream of the job's events up to its outcome frame (`backup_completed` or `job_failed`, `final: true`), or an error frame if the stream itself fails (the job goes on). `sequence` (the Zeebe backupId rule): absent, the last plus one; one not higher than the deployment's last, deleted backups included, is 409. At most N queued or running jobs per deployment (default 10): beyond, 429 with `Retry-After`.",
-        operationId: "takeBackup",
-        "x-stowage-verb": "backup:create",
-        "x-stowage-media": { default: "application/json" },
-        parameters: [
-          { $ref: "#/components/parameters/DeploymentId" },
-          { $ref: "#/components/parameters/IdempotencyKey" },
+      "post": {
+        "tags": [
+          "backups"
         ],
-        requestBody: {
-          required: false,
-          content: {
-            "application/json": {
-              schema: { $ref: "#/components/schemas/TakeBackupRequest" },
-              example: { sequence: 43, level: "full", note: "before schema migration 2026-04" },
-            },
-          },
+        "summary": "Take a backup now",
+        "description": "Queues a backup job. With \`Accept: application/json\` (the default) the answer is 202 with the job; with \`Accept: application/x-ndjson\` it is 202 with a stream of the job's events up to its outcome frame (\`backup_completed\` or \`job_failed\`, \`final: true\`), or an error frame if the stream itself fails (the job goes on). \`sequence\` (the Zeebe backupId rule): absent, the last plus one; one not higher than the deployment's last, deleted backups included, is 409. At most N queued or running jobs per deployment (default 10): beyond, 429 with \`Retry-After\`.",
+        "operationId": "takeBackup",
+        "x-stowage-verb": "backup:create",
+        "x-stowage-media": {
+          "default": "application/json"
         },
-        responses: {
+        "parameters": [
+          {
+            "$ref": "#/components/parameters/DeploymentId"
+          },
+          {
+            "$ref": "#/components/parameters/IdempotencyKey"
+          }
+        ],
+        "requestBody": {
+          "required": false,
+          "content": {
+            "application/json": {
+              "schema": {
+                "$ref": "#/components/schemas/TakeBackupRequest"
+              },
+              "example": {
+                "sequence": 43,
+                "level": "full",
+                "note": "before schema migration 2026-04"
+              }
+            }
+          }
+        },
+        "responses": {
           "202": {
-            description: "Queued: the job (JSON), or its event stream to completion (NDJSON).",
-            headers: { Location: { $ref: "#/components/headers/Location" } },
-            content: {
+            "description": "Queued: the job (JSON), or its event stream to completion (NDJSON).",
+            "headers": {
+              "Location": {
+                "$ref": "#/components/headers/Location"
+              }
+            },
+            "content": {
               "application/json": {
-                schema: { $ref: "#/components/schemas/TakeBackupResponse" },
-                example: {
-                  schema: "stowage.v1",
-                  command: "backups.take",
-                  generated_at: "2026-04-29T14:21:08Z",
-                  result: {
-                    id: "job_01HZX3JR6T8V0X2Z4B6D8F0H2K",
-                    tenant_id: "ten_01HZX2R6M3QJ4Y8K0C5T7V9B1N",
-                    deployment_id: "dep_01HZX30A2C4E6G8J0L2N4Q6S8U",
-                    kind: "backup",
-                    status: "QUEUED",
-                    phase: null,
-                    trigger: "manual",
-                    attempt: 0,
-                    agent_id: null,
-                    backup_id: "bak_01HZX3JT0V2X4Z6B8D0F2H4K6M",
-                    restore_id: null,
-                    sequence: 43,
-                    message: null,
-                    error_message: null,
-                    phases: [],
-                    created_at: "2026-04-29T14:21:08Z",
-                    started_at: null,
-                    ended_at: null,
-                    execution_time_ms: null,
-                    cancel_requested_at: null,
-                  },
+                "schema": {
+                  "$ref": "#/components/schemas/TakeBackupResponse"
                 },
+                "example": {
+                  "schema": "stowage.v1",
+                  "command": "backups.take",
+                  "generated_at": "2026-04-29T14:21:08Z",
+                  "result": {
+                    "id": "job_01HZX3JR6T8V0X2Z4B6D8F0H2K",
+                    "tenant_id": "ten_01HZX2R6M3QJ4Y8K0C5T7V9B1N",
+                    "deployment_id": "dep_01HZX30A2C4E6G8J0L2N4Q6S8U",
+                    "kind": "backup",
+                    "status": "QUEUED",
+                    "phase": null,
+                    "trigger": "manual",
+                    "attempt": 0,
+                    "agent_id": null,
+                    "backup_id": "bak_01HZX3JT0V2X4Z6B8D0F2H4K6M",
+                    "restore_id": null,
+                    "sequence": 43,
+                    "message": null,
+                    "error_message": null,
+                    "phases": [],
+                    "created_at": "2026-04-29T14:21:08Z",
+                    "started_at": null,
+                    "ended_at": null,
+                    "execution_time_ms": null,
+                    "cancel_requested_at": null
+                  }
+                }
               },
               "application/x-ndjson": {
-                schema: { type: "string", format: "binary" },
-                "x-stowage-item-schema": { $ref: "#/components/schemas/StreamEvent" },
-                examples: {
-                  completed: {
-                    summary: "A backup followed to completion",
-                    value:
-                      '{"schema":"stowage.v1","id":"evt_01HZX3F0A2C4E6G8J0L2N4Q6S8","severity":"info","op":"job_queued","subject":{"deployment":"dep_01HZX30A2C4E6G8J0L2N4Q6S8U","job":"job_01HZX3JR6T8V0X2Z4B6D8F0H2K"},"body":{"sequence":43},"at":"2026-04-29T14:21:08Z"}\n{"schema":"stowage.v1","severity":"info","op":"job_started","subject":{"deployment":"dep_01HZX30A2C4E6G8J0L2N4Q6S8U","job":"job_01HZX3JR6T8V0X2Z4B6D8F0H2K","backup":"bak_01HZX3JT0V2X4Z6B8D0F2H4K6M"},"body":{"agent":"agt_01HZX2W9Q1R3S5T7V9X1Z3B5D7","attempt":1},"at":"2026-04-29T14:21:10Z"}\n{"schema":"stowage.v1","severity":"info","op":"progress","subject":{"deployment":"dep_01HZX30A2C4E6G8J0L2N4Q6S8U","job":"job_01HZX3JR6T8V0X2Z4B6D8F0H2K","backup":"bak_01HZX3JT0V2X4Z6B8D0F2H4K6M"},"body":{"bytes":4194304000,"throughput_mb_s":620},"at":"2026-04-29T14:21:17Z"}\n{"schema":"stowage.v1","severity":"notice","op":"backup_completed","subject":{"deployment":"dep_01HZX30A2C4E6G8J0L2N4Q6S8U","job":"job_01HZX3JR6T8V0X2Z4B6D8F0H2K","backup":"bak_01HZX3JT0V2X4Z6B8D0F2H4K6M"},"body":{"sequence":43,"stored_bytes":151519260,"sha256":"a3f5c7e9b1d3f5a7c9e1b3d5f7a9c1e3b5d7f9a1c3e5b7d9f1a3c5e7b9d1f3a5","duration_ms":128000},"at":"2026-04-29T14:23:18Z","final":true}\n',
-                  },
-                  streamFailed: {
-                    summary: "A stream that failed (the job goes on)",
-                    value:
-                      '{"schema":"stowage.v1","id":"evt_01HZX3F0A2C4E6G8J0L2N4Q6S8","severity":"info","op":"job_queued","subject":{"deployment":"dep_01HZX30A2C4E6G8J0L2N4Q6S8U","job":"job_01HZX3JR6T8V0X2Z4B6D8F0H2K"},"body":{"sequence":43},"at":"2026-04-29T14:21:08Z"}\n{"schema":"stowage.v1","severity":"error","op":"error","subject":{"deployment":"dep_01HZX30A2C4E6G8J0L2N4Q6S8U","job":"job_01HZX3JR6T8V0X2Z4B6D8F0H2K"},"body":{"code":"storage.unavailable","message":"The event store became unavailable; the job goes on: follow it at /v1/jobs/job_01HZX3JR6T8V0X2Z4B6D8F0H2K/events.","suggestion":{"human":"Reconnect to the job\'s event stream.","command":"stowage jobs events job_01HZX3JR6T8V0X2Z4B6D8F0H2K --follow"},"request_id":"01HZX3J8Q0W2T6G4Y5B7N9C1DE"},"at":"2026-04-29T14:21:30Z","final":true}\n',
-                  },
+                "schema": {
+                  "type": "string",
+                  "format": "binary"
                 },
-              },
-            },
+                "x-stowage-item-schema": {
+                  "$ref": "#/components/schemas/StreamEvent"
+                },
+                "examples": {
+                  "completed": {
+                    "summary": "A backup followed to completion",
+                    "value": "{\\"schema\\":\\"stowage.v1\\",\\"id\\":\\"evt_01HZX3F0A2C4E6G8J0L2N4Q6S8\\",\\"severity\\":\\"info\\",\\"op\\":\\"job_queued\\",\\"subject\\":{\\"deployment\\":\\"dep_01HZX30A2C4E6G8J0L2N4Q6S8U\\",\\"job\\":\\"job_01HZX3JR6T8V0X2Z4B6D8F0H2K\\"},\\"body\\":{\\"sequence\\":43},\\"at\\":\\"2026-04-29T14:21:08Z\\"}\\n{\\"schema\\":\\"stowage.v1\\",\\"severity\\":\\"info\\",\\"op\\":\\"job_started\\",\\"subject\\":{\\"deployment\\":\\"dep_01HZX30A2C4E6G8J0L2N4Q6S8U\\",\\"job\\":\\"job_01HZX3JR6T8V0X2Z4B6D8F0H2K\\",\\"backup\\":\\"bak_01HZX3JT0V2X4Z6B8D0F2H4K6M\\"},\\"body\\":{\\"agent\\":\\"agt_01HZX2W9Q1R3S5T7V9X1Z3B5D7\\",\\"attempt\\":1},\\"at\\":\\"2026-04-29T14:21:10Z\\"}\\n{\\"schema\\":\\"stowage.v1\\",\\"severity\\":\\"info\\",\\"op\\":\\"progress\\",\\"subject\\":{\\"deployment\\":\\"dep_01HZX30A2C4E6G8J0L2N4Q6S8U\\",\\"job\\":\\"job_01HZX3JR6T8V0X2Z4B6D8F0H2K\\",\\"backup\\":\\"bak_01HZX3JT0V2X4Z6B8D0F2H4K6M\\"},\\"body\\":{\\"bytes\\":4194304000,\\"throughput_mb_s\\":620},\\"at\\":\\"2026-04-29T14:21:17Z\\"}\\n{\\"schema\\":\\"stowage.v1\\",\\"severity\\":\\"notice\\",\\"op\\":\\"backup_completed\\",\\"subject\\":{\\"deployment\\":\\"dep_01HZX30A2C4E6G8J0L2N4Q6S8U\\",\\"job\\":\\"job_01HZX3JR6T8V0X2Z4B6D8F0H2K\\",\\"backup\\":\\"bak_01HZX3JT0V2X4Z6B8D0F2H4K6M\\"},\\"body\\":{\\"sequence\\":43,\\"stored_bytes\\":151519260,\\"sha256\\":\\"a3f5c7e9b1d3f5a7c9e1b3d5f7a9c1e3b5d7f9a1c3e5b7d9f1a3c5e7b9d1f3a5\\",\\"duration_ms\\":128000},\\"at\\":\\"2026-04-29T14:23:18Z\\",\\"final\\":true}\\n"
+                  },
+                  "streamFailed": {
+                    "summary": "A stream that failed (the job goes on)",
+                    "value": "{\\"schema\\":\\"stowage.v1\\",\\"id\\":\\"evt_01HZX3F0A2C4E6G8J0L2N4Q6S8\\",\\"severity\\":\\"info\\",\\"op\\":\\"job_queued\\",\\"subject\\":{\\"deployment\\":\\"dep_01HZX30A2C4E6G8J0L2N4Q6S8U\\",\\"job\\":\\"job_01HZX3JR6T8V0X2Z4B6D8F0H2K\\"},\\"body\\":{\\"sequence\\":43},\\"at\\":\\"2026-04-29T14:21:08Z\\"}\\n{\\"schema\\":\\"stowage.v1\\",\\"severity\\":\\"error\\",\\"op\\":\\"error\\",\\"subject\\":{\\"deployment\\":\\"dep_01HZX30A2C4E6G8J0L2N4Q6S8U\\",\\"job\\":\\"job_01HZX3JR6T8V0X2Z4B6D8F0H2K\\"},\\"body\\":{\\"code\\":\\"storage.unavailable\\",\\"message\\":\\"The event store became unavailable; the job goes on: follow it at /v1/jobs/job_01HZX3JR6T8V0X2Z4B6D8F0H2K/events.\\",\\"suggestion\\":{\\"human\\":\\"Reconnect to the job's event stream.\\",\\"command\\":\\"stowage jobs events job_01HZX3JR6T8V0X2Z4B6D8F0H2K --follow\\"},\\"request_id\\":\\"01HZX3J8Q0W2T6G4Y5B7N9C1DE\\"},\\"at\\":\\"2026-04-29T14:21:30Z\\",\\"final\\":true}\\n"
+                  }
+                }
+              }
+            }
           },
-          "400": { $ref: "#/components/responses/BadRequest" },
-          "401": { $ref: "#/components/responses/Unauthorized" },
-          "403": { $ref: "#/components/responses/Forbidden" },
+          "400": {
+            "$ref": "#/components/responses/BadRequest"
+          },
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          },
+          "403": {
+            "$ref": "#/components/responses/Forbidden"
+          },
           "404": {
-            $ref: "#/components/responses/NotFound",
-            description:
-              "No such resource in the caller's tenant. A resource of another tenant is 404 too, never 403: existence does not leak.",
+            "$ref": "#/components/responses/NotFound",
+            "description": "No such resource in the caller's tenant. A resource of another tenant is 404 too, never 403: existence does not leak."
           },
-          "406": { $ref: "#/components/responses/NotAcceptable" },
+          "406": {
+            "$ref": "#/components/responses/NotAcceptable"
+          },
           "409": {
-            $ref: "#/components/responses/Conflict",
-            description:
-              "`sequence` is not higher than the deployment's last (deleted backups included).",
+            "$ref": "#/components/responses/Conflict",
+            "description": "\`sequence\` is not higher than the deployment's last (deleted backups included)."
           },
-          "410": { $ref: "#/components/responses/Gone" },
-          "413": { $ref: "#/components/responses/PayloadTooLarge" },
-          "415": { $ref: "#/components/responses/UnsupportedMediaType" },
+          "410": {
+            "$ref": "#/components/responses/Gone"
+          },
+          "413": {
+            "$ref": "#/components/responses/PayloadTooLarge"
+          },
+          "415": {
+            "$ref": "#/components/responses/UnsupportedMediaType"
+          },
           "429": {
-            $ref: "#/components/responses/TooManyRequests",
-            description:
-              "The deployment already has the maximum of queued or running jobs; retry after `Retry-After`.",
+            "$ref": "#/components/responses/TooManyRequests",
+            "description": "The deployment already has the maximum of queued or running jobs; retry after \`Retry-After\`."
           },
-          "500": { $ref: "#/components/responses/InternalError" },
-          "503": { $ref: "#/components/responses/ServiceUnavailable" },
-        },
-      },
+          "500": {
+            "$ref": "#/components/responses/InternalError"
+          },
+          "503": {
+            "$ref": "#/components/responses/ServiceUnavailable"
+          }
+        }
+      }
     },
     "/v1/deployments/{deployment}/backups/{backup}": {
-      get: {
-        tags: ["backups"],
-        summary: "Get a backup's manifest",
-        description:
-          "The manifest: Freezer's metadata, level with parent and session, sizes, SHA-256, locations, timings, parts with their states and the state aggregated from them as Zeebe does, `sequence`, hold and tombstone. A tombstoned backup is answered (with `deleted` set), not 404.",
-        operationId: "getBackup",
+      "get": {
+        "tags": [
+          "backups"
+        ],
+        "summary": "Get a backup's manifest",
+        "description": "The manifest: Freezer's metadata, level with parent and session, sizes, SHA-256, locations, timings, parts with their states and the state aggregated from them as Zeebe does, \`sequence\`, hold and tombstone. A tombstoned backup is answered (with \`deleted\` set), not 404.",
+        "operationId": "getBackup",
         "x-stowage-verb": "backup:read",
-        parameters: [
-          { $ref: "#/components/parameters/DeploymentId" },
-          { $ref: "#/components/parameters/BackupId" },
+        "parameters": [
+          {
+            "$ref": "#/components/parameters/DeploymentId"
+          },
+          {
+            "$ref": "#/components/parameters/BackupId"
+          }
         ],
-        responses: {
+        "responses": {
           "200": {
-            description: "The manifest.",
-            content: {
+            "description": "The manifest.",
+            "content": {
               "application/json": {
-                schema: { $ref: "#/components/schemas/GetBackupResponse" },
-                examples: {
-                  mysql: {
-                    summary: "An incremental MySQL backup on two targets",
-                    value: {
-                      schema: "stowage.v1",
-                      command: "backups.get",
-                      generated_at: "2026-04-29T14:21:08Z",
-                      result: {
-                        id: "bak_01HZX3B1D3F5H7K9M1P3R5T7V9",
-                        deployment_id: "dep_01HZX30A2C4E6G8J0L2N4Q6S8U",
-                        sequence: 42,
-                        level: "incremental",
-                        parent_id: "bak_01HZWQ8E2G4J6L8N0Q2S4U6W8Y",
-                        session_id: "bak_01HZWQ8E2G4J6L8N0Q2S4U6W8Y",
-                        state: "COMPLETED",
-                        failure_reason: null,
-                        trigger: "schedule",
-                        job_id: "job_01HZX3J4L6N8Q0S2U4W6Y8A0C2",
-                        metadata: {
-                          host_name: "orders-db-1.internal",
-                          backup_name: "orders-db",
-                          mode: "mysql",
-                          engine: "mariadb-dump",
-                          engine_version: "10.11.6",
-                          tool_version: "stowage-agent 1.0.0",
-                          client_os: "linux",
-                          compression_alg: "gzip",
-                          encrypted: true,
-                          encryption_algorithm: "aes-256-gcm",
-                          key_ref: "file:/etc/stowage/keys/orders-db.key",
-                          databases: ["orders", "customers"],
-                        },
-                        sizes: {
-                          uncompressed_bytes: 734003200,
-                          compressed_bytes: 151519232,
-                          stored_bytes: 151519260,
-                          session_total_bytes: 1288490188,
-                        },
-                        sha256: "a3f5c7e9b1d3f5a7c9e1b3d5f7a9c1e3b5d7f9a1c3e5b7d9f1a3c5e7b9d1f3a5",
-                        locations: [
-                          {
-                            target_id: "tgt_01HZX2Y3F5H7K9M1P3R5T7V9X1",
-                            url: "file:///var/backups/stowage/orders-db/bak_01HZX3B1D3F5H7K9M1P3R5T7V9.sql.gz.enc",
-                          },
-                          {
-                            target_id: "tgt_01HZX2Y8A0C2E4G6J8L0N2Q4S6",
-                            url: "s3://acme-backups/stowage/orders-db/bak_01HZX3B1D3F5H7K9M1P3R5T7V9.sql.gz.enc",
-                          },
-                        ],
-                        timings: {
-                          queued_at: "2026-04-29T14:00:00Z",
-                          started_at: "2026-04-29T14:00:01Z",
-                          completed_at: "2026-04-29T14:02:14Z",
-                          duration_ms: 133000,
-                        },
-                        parts: [
-                          {
-                            name: "orders",
-                            state: "COMPLETED",
-                            failure_reason: null,
-                            size_bytes: 121634816,
-                            sha256:
-                              "0d1e2f3a4b5c6d7e8f9a0b1c2d3e4f5a6b7c8d9e0f1a2b3c4d5e6f7a8b9c0d1e",
-                            created_at: "2026-04-29T14:00:01Z",
-                            updated_at: "2026-04-29T14:01:50Z",
-                            details: {},
-                          },
-                          {
-                            name: "customers",
-                            state: "COMPLETED",
-                            failure_reason: null,
-                            size_bytes: 29884416,
-                            sha256:
-                              "1e2f3a4b5c6d7e8f9a0b1c2d3e4f5a6b7c8d9e0f1a2b3c4d5e6f7a8b9c0d1e2f",
-                            created_at: "2026-04-29T14:01:50Z",
-                            updated_at: "2026-04-29T14:02:12Z",
-                            details: {},
-                          },
-                        ],
-                        verification: null,
-                        hold: false,
-                        hold_reason: null,
-                        held_at: null,
-                        deleted: null,
-                        created_at: "2026-04-29T14:00:00Z",
-                      },
-                    },
-                  },
-                  zeebe: {
-                    summary: "A Zeebe backup with a partition missing (INCOMPLETE)",
-                    value: {
-                      schema: "stowage.v1",
-                      command: "backups.get",
-                      generated_at: "2026-04-29T14:21:08Z",
-                      result: {
-                        id: "bak_01HZX3BM8P0R2T4V6X8Z0B2D4F",
-                        deployment_id: "dep_01HZX30K0M2P4R6T8V0X2Z4B6D",
-                        sequence: 17,
-                        level: "full",
-                        parent_id: null,
-                        session_id: "bak_01HZX3BM8P0R2T4V6X8Z0B2D4F",
-                        state: "INCOMPLETE",
-                        failure_reason: null,
-                        trigger: "manual",
-                        job_id: "job_01HZX3JX2Z4B6D8F0H2K4M6P8R",
-                        metadata: {
-                          backup_name: "zeebe-prod",
-                          mode: "zeebe",
-                          engine: "zeebe",
-                          engine_version: "8.5.3",
-                        },
-                        sizes: {
-                          uncompressed_bytes: null,
-                          compressed_bytes: null,
-                          stored_bytes: null,
-                          session_total_bytes: null,
-                        },
-                        sha256: null,
-                        locations: [],
-                        timings: {
-                          queued_at: "2026-04-29T12:00:00Z",
-                          started_at: "2026-04-29T12:00:00Z",
-                          completed_at: null,
-                          duration_ms: null,
-                        },
-                        parts: [
-                          {
-                            name: "partition-1",
-                            state: "COMPLETED",
-                            failure_reason: null,
-                            size_bytes: null,
-                            sha256: null,
-                            created_at: "2022-09-15T13:10:38.176514094Z",
-                            updated_at: "2022-09-15T13:10:40.012Z",
-                            details: {
-                              snapshot_id: "238632143-55-690906332-690905294",
-                              checkpoint_position: 10,
-                              broker_id: 0,
-                              broker_version: "8.5.3",
-                            },
-                          },
-                          {
-                            name: "partition-2",
-                            state: "DOES_NOT_EXIST",
-                            failure_reason: null,
-                            size_bytes: null,
-                            sha256: null,
-                            created_at: null,
-                            updated_at: null,
-                            details: { broker_id: 1 },
-                          },
-                        ],
-                        verification: null,
-                        hold: false,
-                        hold_reason: null,
-                        held_at: null,
-                        deleted: null,
-                        created_at: "2026-04-29T12:00:00Z",
-                      },
-                    },
-                  },
+                "schema": {
+                  "$ref": "#/components/schemas/GetBackupResponse"
                 },
-              },
-            },
+                "examples": {
+                  "mysql": {
+                    "summary": "An incremental MySQL backup on two targets",
+                    "value": {
+                      "schema": "stowage.v1",
+                      "command": "backups.get",
+                      "generated_at": "2026-04-29T14:21:08Z",
+                      "result": {
+                        "id": "bak_01HZX3B1D3F5H7K9M1P3R5T7V9",
+                        "deployment_id": "dep_01HZX30A2C4E6G8J0L2N4Q6S8U",
+                        "sequence": 42,
+                        "level": "incremental",
+                        "parent_id": "bak_01HZWQ8E2G4J6L8N0Q2S4U6W8Y",
+                        "session_id": "bak_01HZWQ8E2G4J6L8N0Q2S4U6W8Y",
+                        "state": "COMPLETED",
+                        "failure_reason": null,
+                        "trigger": "schedule",
+                        "job_id": "job_01HZX3J4L6N8Q0S2U4W6Y8A0C2",
+                        "metadata": {
+                          "host_name": "orders-db-1.internal",
+                          "backup_name": "orders-db",
+                          "mode": "mysql",
+                          "engine": "mariadb-dump",
+                          "engine_version": "10.11.6",
+                          "tool_version": "stowage-agent 1.0.0",
+                          "client_os": "linux",
+                          "compression_alg": "gzip",
+                          "encrypted": true,
+                          "encryption_algorithm": "aes-256-gcm",
+                          "key_ref": "file:/etc/stowage/keys/orders-db.key",
+                          "databases": [
+                            "orders",
+                            "customers"
+                          ]
+                        },
+                        "sizes": {
+                          "uncompressed_bytes": 734003200,
+                          "compressed_bytes": 151519232,
+                          "stored_bytes": 151519260,
+                          "session_total_bytes": 1288490188
+                        },
+                        "sha256": "a3f5c7e9b1d3f5a7c9e1b3d5f7a9c1e3b5d7f9a1c3e5b7d9f1a3c5e7b9d1f3a5",
+                        "locations": [
+                          {
+                            "target_id": "tgt_01HZX2Y3F5H7K9M1P3R5T7V9X1",
+                            "url": "file:///var/backups/stowage/orders-db/bak_01HZX3B1D3F5H7K9M1P3R5T7V9.sql.gz.enc"
+                          },
+                          {
+                            "target_id": "tgt_01HZX2Y8A0C2E4G6J8L0N2Q4S6",
+                            "url": "s3://acme-backups/stowage/orders-db/bak_01HZX3B1D3F5H7K9M1P3R5T7V9.sql.gz.enc"
+                          }
+                        ],
+                        "timings": {
+                          "queued_at": "2026-04-29T14:00:00Z",
+                          "started_at": "2026-04-29T14:00:01Z",
+                          "completed_at": "2026-04-29T14:02:14Z",
+                          "duration_ms": 133000
+                        },
+                        "parts": [
+                          {
+                            "name": "orders",
+                            "state": "COMPLETED",
+                            "failure_reason": null,
+                            "size_bytes": 121634816,
+                            "sha256": "0d1e2f3a4b5c6d7e8f9a0b1c2d3e4f5a6b7c8d9e0f1a2b3c4d5e6f7a8b9c0d1e",
+                            "created_at": "2026-04-29T14:00:01Z",
+                            "updated_at": "2026-04-29T14:01:50Z",
+                            "details": {}
+                          },
+                          {
+                            "name": "customers",
+                            "state": "COMPLETED",
+                            "failure_reason": null,
+                            "size_bytes": 29884416,
+                            "sha256": "1e2f3a4b5c6d7e8f9a0b1c2d3e4f5a6b7c8d9e0f1a2b3c4d5e6f7a8b9c0d1e2f",
+                            "created_at": "2026-04-29T14:01:50Z",
+                            "updated_at": "2026-04-29T14:02:12Z",
+                            "details": {}
+                          }
+                        ],
+                        "verification": null,
+                        "hold": false,
+                        "hold_reason": null,
+                        "held_at": null,
+                        "deleted": null,
+                        "created_at": "2026-04-29T14:00:00Z"
+                      }
+                    }
+                  },
+                  "zeebe": {
+                    "summary": "A Zeebe backup with a partition missing (INCOMPLETE)",
+                    "value": {
+                      "schema": "stowage.v1",
+                      "command": "backups.get",
+                      "generated_at": "2026-04-29T14:21:08Z",
+                      "result": {
+                        "id": "bak_01HZX3BM8P0R2T4V6X8Z0B2D4F",
+                        "deployment_id": "dep_01HZX30K0M2P4R6T8V0X2Z4B6D",
+                        "sequence": 17,
+                        "level": "full",
+                        "parent_id": null,
+                        "session_id": "bak_01HZX3BM8P0R2T4V6X8Z0B2D4F",
+                        "state": "INCOMPLETE",
+                        "failure_reason": null,
+                        "trigger": "manual",
+                        "job_id": "job_01HZX3JX2Z4B6D8F0H2K4M6P8R",
+                        "metadata": {
+                          "backup_name": "zeebe-prod",
+                          "mode": "zeebe",
+                          "engine": "zeebe",
+                          "engine_version": "8.5.3"
+                        },
+                        "sizes": {
+                          "uncompressed_bytes": null,
+                          "compressed_bytes": null,
+                          "stored_bytes": null,
+                          "session_total_bytes": null
+                        },
+                        "sha256": null,
+                        "locations": [],
+                        "timings": {
+                          "queued_at": "2026-04-29T12:00:00Z",
+                          "started_at": "2026-04-29T12:00:00Z",
+                          "completed_at": null,
+                          "duration_ms": null
+                        },
+                        "parts": [
+                          {
+                            "name": "partition-1",
+                            "state": "COMPLETED",
+                            "failure_reason": null,
+                            "size_bytes": null,
+                            "sha256": null,
+                            "created_at": "2022-09-15T13:10:38.176514094Z",
+                            "updated_at": "2022-09-15T13:10:40.012Z",
+                            "details": {
+                              "snapshot_id": "238632143-55-690906332-690905294",
+                              "checkpoint_position": 10,
+                              "broker_id": 0,
+                              "broker_version": "8.5.3"
+                            }
+                          },
+                          {
+                            "name": "partition-2",
+                            "state": "DOES_NOT_EXIST",
+                            "failure_reason": null,
+                            "size_bytes": null,
+                            "sha256": null,
+                            "created_at": null,
+                            "updated_at": null,
+                            "details": {
+                              "broker_id": 1
+                            }
+                          }
+                        ],
+                        "verification": null,
+                        "hold": false,
+                        "hold_reason": null,
+                        "held_at": null,
+                        "deleted": null,
+                        "created_at": "2026-04-29T12:00:00Z"
+                      }
+                    }
+                  }
+                }
+              }
+            }
           },
-          "400": { $ref: "#/components/responses/BadRequest" },
-          "401": { $ref: "#/components/responses/Unauthorized" },
-          "403": { $ref: "#/components/responses/Forbidden" },
+          "400": {
+            "$ref": "#/components/responses/BadRequest"
+          },
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          },
+          "403": {
+            "$ref": "#/components/responses/Forbidden"
+          },
           "404": {
-            $ref: "#/components/responses/NotFound",
-            description:
-              "No such resource in the caller's tenant. A resource of another tenant is 404 too, never 403: existence does not leak.",
+            "$ref": "#/components/responses/NotFound",
+            "description": "No such resource in the caller's tenant. A resource of another tenant is 404 too, never 403: existence does not leak."
           },
-          "406": { $ref: "#/components/responses/NotAcceptable" },
-          "410": { $ref: "#/components/responses/Gone" },
-          "500": { $ref: "#/components/responses/InternalError" },
-          "503": { $ref: "#/components/responses/ServiceUnavailable" },
-        },
+          "406": {
+            "$ref": "#/components/responses/NotAcceptable"
+          },
+          "410": {
+            "$ref": "#/components/responses/Gone"
+          },
+          "500": {
+            "$ref": "#/components/responses/InternalError"
+          },
+          "503": {
+            "$ref": "#/components/responses/ServiceUnavailable"
+          }
+        }
       },
-      delete: {
-        tags: ["backups"],
-        summary: "Delete (tombstone) a backup",
-        description:
-          "Tombstones the backup: it leaves listings (unless `include_deleted`), its files are removed by the next prune, its `sequence` is never reused. 409 while held or while a job is writing it. Idempotent: deleting a tombstoned backup answers it again. Deleting a full backup that incrementals build on tombstones it, but its files stay until they go too.",
-        operationId: "deleteBackup",
+      "delete": {
+        "tags": [
+          "backups"
+        ],
+        "summary": "Delete (tombstone) a backup",
+        "description": "Tombstones the backup: it leaves listings (unless \`include_deleted\`), its files are removed by the next prune, its \`sequence\` is never reused. 409 while held or while a job is writing it. Idempotent: deleting a tombstoned backup answers it again. Deleting a full backup that incrementals build on tombstones it, but its files stay until they go too.",
+        "operationId": "deleteBackup",
         "x-stowage-verb": "backup:delete",
-        parameters: [
-          { $ref: "#/components/parameters/DeploymentId" },
-          { $ref: "#/components/parameters/BackupId" },
+        "parameters": [
+          {
+            "$ref": "#/components/parameters/DeploymentId"
+          },
+          {
+            "$ref": "#/components/parameters/BackupId"
+          }
         ],
-        responses: {
+        "responses": {
           "200": {
-            description: "Tombstoned.",
-            content: {
+            "description": "Tombstoned.",
+            "content": {
               "application/json": {
-                schema: { $ref: "#/components/schemas/DeleteBackupResponse" },
-                example: {
-                  schema: "stowage.v1",
-                  command: "backups.delete",
-                  generated_at: "2026-04-29T14:21:08Z",
-                  result: {
-                    id: "bak_01HZX3B1D3F5H7K9M1P3R5T7V9",
-                    deployment_id: "dep_01HZX30A2C4E6G8J0L2N4Q6S8U",
-                    sequence: 42,
-                    level: "incremental",
-                    parent_id: "bak_01HZWQ8E2G4J6L8N0Q2S4U6W8Y",
-                    session_id: "bak_01HZWQ8E2G4J6L8N0Q2S4U6W8Y",
-                    state: "COMPLETED",
-                    failure_reason: null,
-                    trigger: "schedule",
-                    job_id: "job_01HZX3J4L6N8Q0S2U4W6Y8A0C2",
-                    metadata: {
-                      host_name: "orders-db-1.internal",
-                      backup_name: "orders-db",
-                      mode: "mysql",
-                      engine: "mariadb-dump",
-                      engine_version: "10.11.6",
-                      tool_version: "stowage-agent 1.0.0",
-                      client_os: "linux",
-                      compression_alg: "gzip",
-                      encrypted: true,
-                      encryption_algorithm: "aes-256-gcm",
-                      key_ref: "file:/etc/stowage/keys/orders-db.key",
-                      databases: ["orders", "customers"],
-                    },
-                    sizes: {
-                      uncompressed_bytes: 734003200,
-                      compressed_bytes: 151519232,
-                      stored_bytes: 151519260,
-                      session_total_bytes: 1288490188,
-                    },
-                    sha256: "a3f5c7e9b1d3f5a7c9e1b3d5f7a9c1e3b5d7f9a1c3e5b7d9f1a3c5e7b9d1f3a5",
-                    locations: [
-                      {
-                        target_id: "tgt_01HZX2Y3F5H7K9M1P3R5T7V9X1",
-                        url: "file:///var/backups/stowage/orders-db/bak_01HZX3B1D3F5H7K9M1P3R5T7V9.sql.gz.enc",
-                      },
-                      {
-                        target_id: "tgt_01HZX2Y8A0C2E4G6J8L0N2Q4S6",
-                        url: "s3://acme-backups/stowage/orders-db/bak_01HZX3B1D3F5H7K9M1P3R5T7V9.sql.gz.enc",
-                      },
-                    ],
-                    timings: {
-                      queued_at: "2026-04-29T14:00:00Z",
-                      started_at: "2026-04-29T14:00:01Z",
-                      completed_at: "2026-04-29T14:02:14Z",
-                      duration_ms: 133000,
-                    },
-                    parts: [
-                      {
-                        name: "orders",
-                        state: "COMPLETED",
-                        failure_reason: null,
-                        size_bytes: 121634816,
-                        sha256: "0d1e2f3a4b5c6d7e8f9a0b1c2d3e4f5a6b7c8d9e0f1a2b3c4d5e6f7a8b9c0d1e",
-                        created_at: "2026-04-29T14:00:01Z",
-                        updated_at: "2026-04-29T14:01:50Z",
-                        details: {},
-                      },
-                      {
-                        name: "customers",
-                        state: "COMPLETED",
-                        failure_reason: null,
-                        size_bytes: 29884416,
-                        sha256: "1e2f3a4b5c6d7e8f9a0b1c2d3e4f5a6b7c8d9e0f1a2b3c4d5e6f7a8b9c0d1e2f",
-                        created_at: "2026-04-29T14:01:50Z",
-                        updated_at: "2026-04-29T14:02:12Z",
-                        details: {},
-                      },
-                    ],
-                    verification: null,
-                    hold: false,
-                    hold_reason: null,
-                    held_at: null,
-                    deleted: {
-                      at: "2026-04-29T14:21:08Z",
-                      by: "token:tok_01HZX2T4D8F0G2H4J6K8M0N2P4",
-                      reason: null,
-                    },
-                    created_at: "2026-04-29T14:00:00Z",
-                  },
+                "schema": {
+                  "$ref": "#/components/schemas/DeleteBackupResponse"
                 },
-              },
-            },
+                "example": {
+                  "schema": "stowage.v1",
+                  "command": "backups.delete",
+                  "generated_at": "2026-04-29T14:21:08Z",
+                  "result": {
+                    "id": "bak_01HZX3B1D3F5H7K9M1P3R5T7V9",
+                    "deployment_id": "dep_01HZX30A2C4E6G8J0L2N4Q6S8U",
+                    "sequence": 42,
+                    "level": "incremental",
+                    "parent_id": "bak_01HZWQ8E2G4J6L8N0Q2S4U6W8Y",
+                    "session_id": "bak_01HZWQ8E2G4J6L8N0Q2S4U6W8Y",
+                    "state": "COMPLETED",
+                    "failure_reason": null,
+                    "trigger": "schedule",
+                    "job_id": "job_01HZX3J4L6N8Q0S2U4W6Y8A0C2",
+                    "metadata": {
+                      "host_name": "orders-db-1.internal",
+                      "backup_name": "orders-db",
+                      "mode": "mysql",
+                      "engine": "mariadb-dump",
+                      "engine_version": "10.11.6",
+                      "tool_version": "stowage-agent 1.0.0",
+                      "client_os": "linux",
+                      "compression_alg": "gzip",
+                      "encrypted": true,
+                      "encryption_algorithm": "aes-256-gcm",
+                      "key_ref": "file:/etc/stowage/keys/orders-db.key",
+                      "databases": [
+                        "orders",
+                        "customers"
+                      ]
+                    },
+                    "sizes": {
+                      "uncompressed_bytes": 734003200,
+                      "compressed_bytes": 151519232,
+                      "stored_bytes": 151519260,
+                      "session_total_bytes": 1288490188
+                    },
+                    "sha256": "a3f5c7e9b1d3f5a7c9e1b3d5f7a9c1e3b5d7f9a1c3e5b7d9f1a3c5e7b9d1f3a5",
+                    "locations": [
+                      {
+                        "target_id": "tgt_01HZX2Y3F5H7K9M1P3R5T7V9X1",
+                        "url": "file:///var/backups/stowage/orders-db/bak_01HZX3B1D3F5H7K9M1P3R5T7V9.sql.gz.enc"
+                      },
+                      {
+                        "target_id": "tgt_01HZX2Y8A0C2E4G6J8L0N2Q4S6",
+                        "url": "s3://acme-backups/stowage/orders-db/bak_01HZX3B1D3F5H7K9M1P3R5T7V9.sql.gz.enc"
+                      }
+                    ],
+                    "timings": {
+                      "queued_at": "2026-04-29T14:00:00Z",
+                      "started_at": "2026-04-29T14:00:01Z",
+                      "completed_at": "2026-04-29T14:02:14Z",
+                      "duration_ms": 133000
+                    },
+                    "parts": [
+                      {
+                        "name": "orders",
+                        "state": "COMPLETED",
+                        "failure_reason": null,
+                        "size_bytes": 121634816,
+                        "sha256": "0d1e2f3a4b5c6d7e8f9a0b1c2d3e4f5a6b7c8d9e0f1a2b3c4d5e6f7a8b9c0d1e",
+                        "created_at": "2026-04-29T14:00:01Z",
+                        "updated_at": "2026-04-29T14:01:50Z",
+                        "details": {}
+                      },
+                      {
+                        "name": "customers",
+                        "state": "COMPLETED",
+                        "failure_reason": null,
+                        "size_bytes": 29884416,
+                        "sha256": "1e2f3a4b5c6d7e8f9a0b1c2d3e4f5a6b7c8d9e0f1a2b3c4d5e6f7a8b9c0d1e2f",
+                        "created_at": "2026-04-29T14:01:50Z",
+                        "updated_at": "2026-04-29T14:02:12Z",
+                        "details": {}
+                      }
+                    ],
+                    "verification": null,
+                    "hold": false,
+                    "hold_reason": null,
+                    "held_at": null,
+                    "deleted": {
+                      "at": "2026-04-29T14:21:08Z",
+                      "by": "token:tok_01HZX2T4D8F0G2H4J6K8M0N2P4",
+                      "reason": null
+                    },
+                    "created_at": "2026-04-29T14:00:00Z"
+                  }
+                }
+              }
+            }
           },
-          "400": { $ref: "#/components/responses/BadRequest" },
-          "401": { $ref: "#/components/responses/Unauthorized" },
-          "403": { $ref: "#/components/responses/Forbidden" },
+          "400": {
+            "$ref": "#/components/responses/BadRequest"
+          },
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          },
+          "403": {
+            "$ref": "#/components/responses/Forbidden"
+          },
           "404": {
-            $ref: "#/components/responses/NotFound",
-            description:
-              "No such resource in the caller's tenant. A resource of another tenant is 404 too, never 403: existence does not leak.",
+            "$ref": "#/components/responses/NotFound",
+            "description": "No such resource in the caller's tenant. A resource of another tenant is 404 too, never 403: existence does not leak."
           },
-          "406": { $ref: "#/components/responses/NotAcceptable" },
+          "406": {
+            "$ref": "#/components/responses/NotAcceptable"
+          },
           "409": {
-            $ref: "#/components/responses/Conflict",
-            description: "The backup is held, or still being written (its state is IN_PROGRESS).",
+            "$ref": "#/components/responses/Conflict",
+            "description": "The backup is held, or still being written (its state is IN_PROGRESS)."
           },
-          "410": { $ref: "#/components/responses/Gone" },
-          "500": { $ref: "#/components/responses/InternalError" },
-          "503": { $ref: "#/components/responses/ServiceUnavailable" },
-        },
-      },
+          "410": {
+            "$ref": "#/components/responses/Gone"
+          },
+          "500": {
+            "$ref": "#/components/responses/InternalError"
+          },
+          "503": {
+            "$ref": "#/components/responses/ServiceUnavailable"
+          }
+        }
+      }
     },
     "/v1/deployments/{deployment}/backups/{backup}/hold": {
-      post: {
-        tags: ["backups"],
-        summary: "Put a backup on hold",
-        description:
-          "A legal hold: a held backup is never pruned and cannot be deleted (409) until released. Idempotent (a new `reason` replaces the old). A tombstoned backup cannot be held (409).",
-        operationId: "holdBackup",
-        "x-stowage-verb": "backup:hold",
-        parameters: [
-          { $ref: "#/components/parameters/DeploymentId" },
-          { $ref: "#/components/parameters/BackupId" },
+      "post": {
+        "tags": [
+          "backups"
         ],
-        requestBody: {
-          required: false,
-          content: {
+        "summary": "Put a backup on hold",
+        "description": "A legal hold: a held backup is never pruned and cannot be deleted (409) until released. Idempotent (a new \`reason\` replaces the old). A tombstoned backup cannot be held (409).",
+        "operationId": "holdBackup",
+        "x-stowage-verb": "backup:hold",
+        "parameters": [
+          {
+            "$ref": "#/components/parameters/DeploymentId"
+          },
+          {
+            "$ref": "#/components/parameters/BackupId"
+          }
+        ],
+        "requestBody": {
+          "required": false,
+          "content": {
             "application/json": {
-              schema: { $ref: "#/components/schemas/HoldRequest" },
-              example: { reason: "Legal hold: case 2026-114" },
-            },
-          },
-        },
-        responses: {
-          "200": {
-            description: "Held.",
-            content: {
-              "application/json": {
-                schema: { $ref: "#/components/schemas/HoldBackupResponse" },
-                example: {
-                  schema: "stowage.v1",
-                  command: "backups.hold",
-                  generated_at: "2026-04-29T14:21:08Z",
-                  result: {
-                    id: "bak_01HZX3B1D3F5H7K9M1P3R5T7V9",
-                    deployment_id: "dep_01HZX30A2C4E6G8J0L2N4Q6S8U",
-                    sequence: 42,
-                    level: "incremental",
-                    parent_id: "bak_01HZWQ8E2G4J6L8N0Q2S4U6W8Y",
-                    session_id: "bak_01HZWQ8E2G4J6L8N0Q2S4U6W8Y",
-                    state: "COMPLETED",
-                    failure_reason: null,
-                    trigger: "schedule",
-                    job_id: "job_01HZX3J4L6N8Q0S2U4W6Y8A0C2",
-                    metadata: {
-                      host_name: "orders-db-1.internal",
-                      backup_name: "orders-db",
-                      mode: "mysql",
-                      engine: "mariadb-dump",
-                      engine_version: "10.11.6",
-                      tool_version: "stowage-agent 1.0.0",
-                      client_os: "linux",
-                      compression_alg: "gzip",
-                      encrypted: true,
-                      encryption_algorithm: "aes-256-gcm",
-                      key_ref: "file:/etc/stowage/keys/orders-db.key",
-                      databases: ["orders", "customers"],
-                    },
-                    sizes: {
-                      uncompressed_bytes: 734003200,
-                      compressed_bytes: 151519232,
-                      stored_bytes: 151519260,
-                      session_total_bytes: 1288490188,
-                    },
-                    sha256: "a3f5c7e9b1d3f5a7c9e1b3d5f7a9c1e3b5d7f9a1c3e5b7d9f1a3c5e7b9d1f3a5",
-                    locations: [
-                      {
-                        target_id: "tgt_01HZX2Y3F5H7K9M1P3R5T7V9X1",
-                        url: "file:///var/backups/stowage/orders-db/bak_01HZX3B1D3F5H7K9M1P3R5T7V9.sql.gz.enc",
-                      },
-                      {
-                        target_id: "tgt_01HZX2Y8A0C2E4G6J8L0N2Q4S6",
-                        url: "s3://acme-backups/stowage/orders-db/bak_01HZX3B1D3F5H7K9M1P3R5T7V9.sql.gz.enc",
-                      },
-                    ],
-                    timings: {
-                      queued_at: "2026-04-29T14:00:00Z",
-                      started_at: "2026-04-29T14:00:01Z",
-                      completed_at: "2026-04-29T14:02:14Z",
-                      duration_ms: 133000,
-                    },
-                    parts: [
-                      {
-                        name: "orders",
-                        state: "COMPLETED",
-                        failure_reason: null,
-                        size_bytes: 121634816,
-                        sha256: "0d1e2f3a4b5c6d7e8f9a0b1c2d3e4f5a6b7c8d9e0f1a2b3c4d5e6f7a8b9c0d1e",
-                        created_at: "2026-04-29T14:00:01Z",
-                        updated_at: "2026-04-29T14:01:50Z",
-                        details: {},
-                      },
-                      {
-                        name: "customers",
-                        state: "COMPLETED",
-                        failure_reason: null,
-                        size_bytes: 29884416,
-                        sha256: "1e2f3a4b5c6d7e8f9a0b1c2d3e4f5a6b7c8d9e0f1a2b3c4d5e6f7a8b9c0d1e2f",
-                        created_at: "2026-04-29T14:01:50Z",
-                        updated_at: "2026-04-29T14:02:12Z",
-                        details: {},
-                      },
-                    ],
-                    verification: null,
-                    hold: true,
-                    hold_reason: "Legal hold: case 2026-114",
-                    held_at: "2026-04-29T14:21:08Z",
-                    deleted: null,
-                    created_at: "2026-04-29T14:00:00Z",
-                  },
-                },
+              "schema": {
+                "$ref": "#/components/schemas/HoldRequest"
               },
-            },
+              "example": {
+                "reason": "Legal hold: case 2026-114"
+              }
+            }
+          }
+        },
+        "responses": {
+          "200": {
+            "description": "Held.",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/HoldBackupResponse"
+                },
+                "example": {
+                  "schema": "stowage.v1",
+                  "command": "backups.hold",
+                  "generated_at": "2026-04-29T14:21:08Z",
+                  "result": {
+                    "id": "bak_01HZX3B1D3F5H7K9M1P3R5T7V9",
+                    "deployment_id": "dep_01HZX30A2C4E6G8J0L2N4Q6S8U",
+                    "sequence": 42,
+                    "level": "incremental",
+                    "parent_id": "bak_01HZWQ8E2G4J6L8N0Q2S4U6W8Y",
+                    "session_id": "bak_01HZWQ8E2G4J6L8N0Q2S4U6W8Y",
+                    "state": "COMPLETED",
+                    "failure_reason": null,
+                    "trigger": "schedule",
+                    "job_id": "job_01HZX3J4L6N8Q0S2U4W6Y8A0C2",
+                    "metadata": {
+                      "host_name": "orders-db-1.internal",
+                      "backup_name": "orders-db",
+                      "mode": "mysql",
+                      "engine": "mariadb-dump",
+                      "engine_version": "10.11.6",
+                      "tool_version": "stowage-agent 1.0.0",
+                      "client_os": "linux",
+                      "compression_alg": "gzip",
+                      "encrypted": true,
+                      "encryption_algorithm": "aes-256-gcm",
+                      "key_ref": "file:/etc/stowage/keys/orders-db.key",
+                      "databases": [
+                        "orders",
+                        "customers"
+                      ]
+                    },
+                    "sizes": {
+                      "uncompressed_bytes": 734003200,
+                      "compressed_bytes": 151519232,
+                      "stored_bytes": 151519260,
+                      "session_total_bytes": 1288490188
+                    },
+                    "sha256": "a3f5c7e9b1d3f5a7c9e1b3d5f7a9c1e3b5d7f9a1c3e5b7d9f1a3c5e7b9d1f3a5",
+                    "locations": [
+                      {
+                        "target_id": "tgt_01HZX2Y3F5H7K9M1P3R5T7V9X1",
+                        "url": "file:///var/backups/stowage/orders-db/bak_01HZX3B1D3F5H7K9M1P3R5T7V9.sql.gz.enc"
+                      },
+                      {
+                        "target_id": "tgt_01HZX2Y8A0C2E4G6J8L0N2Q4S6",
+                        "url": "s3://acme-backups/stowage/orders-db/bak_01HZX3B1D3F5H7K9M1P3R5T7V9.sql.gz.enc"
+                      }
+                    ],
+                    "timings": {
+                      "queued_at": "2026-04-29T14:00:00Z",
+                      "started_at": "2026-04-29T14:00:01Z",
+                      "completed_at": "2026-04-29T14:02:14Z",
+                      "duration_ms": 133000
+                    },
+                    "parts": [
+                      {
+                        "name": "orders",
+                        "state": "COMPLETED",
+                        "failure_reason": null,
+                        "size_bytes": 121634816,
+                        "sha256": "0d1e2f3a4b5c6d7e8f9a0b1c2d3e4f5a6b7c8d9e0f1a2b3c4d5e6f7a8b9c0d1e",
+                        "created_at": "2026-04-29T14:00:01Z",
+                        "updated_at": "2026-04-29T14:01:50Z",
+                        "details": {}
+                      },
+                      {
+                        "name": "customers",
+                        "state": "COMPLETED",
+                        "failure_reason": null,
+                        "size_bytes": 29884416,
+                        "sha256": "1e2f3a4b5c6d7e8f9a0b1c2d3e4f5a6b7c8d9e0f1a2b3c4d5e6f7a8b9c0d1e2f",
+                        "created_at": "2026-04-29T14:01:50Z",
+                        "updated_at": "2026-04-29T14:02:12Z",
+                        "details": {}
+                      }
+                    ],
+                    "verification": null,
+                    "hold": true,
+                    "hold_reason": "Legal hold: case 2026-114",
+                    "held_at": "2026-04-29T14:21:08Z",
+                    "deleted": null,
+                    "created_at": "2026-04-29T14:00:00Z"
+                  }
+                }
+              }
+            }
           },
-          "400": { $ref: "#/components/responses/BadRequest" },
-          "401": { $ref: "#/components/responses/Unauthorized" },
-          "403": { $ref: "#/components/responses/Forbidden" },
+          "400": {
+            "$ref": "#/components/responses/BadRequest"
+          },
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          },
+          "403": {
+            "$ref": "#/components/responses/Forbidden"
+          },
           "404": {
-            $ref: "#/components/responses/NotFound",
-            description:
-              "No such resource in the caller's tenant. A resource of another tenant is 404 too, never 403: existence does not leak.",
+            "$ref": "#/components/responses/NotFound",
+            "description": "No such resource in the caller's tenant. A resource of another tenant is 404 too, never 403: existence does not leak."
           },
-          "406": { $ref: "#/components/responses/NotAcceptable" },
+          "406": {
+            "$ref": "#/components/responses/NotAcceptable"
+          },
           "409": {
-            $ref: "#/components/responses/Conflict",
-            description: "The backup is tombstoned.",
+            "$ref": "#/components/responses/Conflict",
+            "description": "The backup is tombstoned."
           },
-          "410": { $ref: "#/components/responses/Gone" },
-          "413": { $ref: "#/components/responses/PayloadTooLarge" },
-          "415": { $ref: "#/components/responses/UnsupportedMediaType" },
-          "500": { $ref: "#/components/responses/InternalError" },
-          "503": { $ref: "#/components/responses/ServiceUnavailable" },
-        },
+          "410": {
+            "$ref": "#/components/responses/Gone"
+          },
+          "413": {
+            "$ref": "#/components/responses/PayloadTooLarge"
+          },
+          "415": {
+            "$ref": "#/components/responses/UnsupportedMediaType"
+          },
+          "500": {
+            "$ref": "#/components/responses/InternalError"
+          },
+          "503": {
+            "$ref": "#/components/responses/ServiceUnavailable"
+          }
+        }
       },
-      delete: {
-        tags: ["backups"],
-        summary: "Release a backup's hold",
-        description:
-          "Idempotent: releasing a backup that is not held answers it unchanged. Retention applies again.",
-        operationId: "releaseBackupHold",
-        "x-stowage-verb": "backup:hold",
-        parameters: [
-          { $ref: "#/components/parameters/DeploymentId" },
-          { $ref: "#/components/parameters/BackupId" },
+      "delete": {
+        "tags": [
+          "backups"
         ],
-        responses: {
+        "summary": "Release a backup's hold",
+        "description": "Idempotent: releasing a backup that is not held answers it unchanged. Retention applies again.",
+        "operationId": "releaseBackupHold",
+        "x-stowage-verb": "backup:hold",
+        "parameters": [
+          {
+            "$ref": "#/components/parameters/DeploymentId"
+          },
+          {
+            "$ref": "#/components/parameters/BackupId"
+          }
+        ],
+        "responses": {
           "200": {
-            description: "Released.",
-            content: {
+            "description": "Released.",
+            "content": {
               "application/json": {
-                schema: { $ref: "#/components/schemas/ReleaseBackupHoldResponse" },
-                example: {
-                  schema: "stowage.v1",
-                  command: "backups.release_hold",
-                  generated_at: "2026-04-29T14:21:08Z",
-                  result: {
-                    id: "bak_01HZX3B1D3F5H7K9M1P3R5T7V9",
-                    deployment_id: "dep_01HZX30A2C4E6G8J0L2N4Q6S8U",
-                    sequence: 42,
-                    level: "incremental",
-                    parent_id: "bak_01HZWQ8E2G4J6L8N0Q2S4U6W8Y",
-                    session_id: "bak_01HZWQ8E2G4J6L8N0Q2S4U6W8Y",
-                    state: "COMPLETED",
-                    failure_reason: null,
-                    trigger: "schedule",
-                    job_id: "job_01HZX3J4L6N8Q0S2U4W6Y8A0C2",
-                    metadata: {
-                      host_name: "orders-db-1.internal",
-                      backup_name: "orders-db",
-                      mode: "mysql",
-                      engine: "mariadb-dump",
-                      engine_version: "10.11.6",
-                      tool_version: "stowage-agent 1.0.0",
-                      client_os: "linux",
-                      compression_alg: "gzip",
-                      encrypted: true,
-                      encryption_algorithm: "aes-256-gcm",
-                      key_ref: "file:/etc/stowage/keys/orders-db.key",
-                      databases: ["orders", "customers"],
-                    },
-                    sizes: {
-                      uncompressed_bytes: 734003200,
-                      compressed_bytes: 151519232,
-                      stored_bytes: 151519260,
-                      session_total_bytes: 1288490188,
-                    },
-                    sha256: "a3f5c7e9b1d3f5a7c9e1b3d5f7a9c1e3b5d7f9a1c3e5b7d9f1a3c5e7b9d1f3a5",
-                    locations: [
-                      {
-                        target_id: "tgt_01HZX2Y3F5H7K9M1P3R5T7V9X1",
-                        url: "file:///var/backups/stowage/orders-db/bak_01HZX3B1D3F5H7K9M1P3R5T7V9.sql.gz.enc",
-                      },
-                      {
-                        target_id: "tgt_01HZX2Y8A0C2E4G6J8L0N2Q4S6",
-                        url: "s3://acme-backups/stowage/orders-db/bak_01HZX3B1D3F5H7K9M1P3R5T7V9.sql.gz.enc",
-                      },
-                    ],
-                    timings: {
-                      queued_at: "2026-04-29T14:00:00Z",
-                      started_at: "2026-04-29T14:00:01Z",
-                      completed_at: "2026-04-29T14:02:14Z",
-                      duration_ms: 133000,
-                    },
-                    parts: [
-                      {
-                        name: "orders",
-                        state: "COMPLETED",
-                        failure_reason: null,
-                        size_bytes: 121634816,
-                        sha256: "0d1e2f3a4b5c6d7e8f9a0b1c2d3e4f5a6b7c8d9e0f1a2b3c4d5e6f7a8b9c0d1e",
-                        created_at: "2026-04-29T14:00:01Z",
-                        updated_at: "2026-04-29T14:01:50Z",
-                        details: {},
-                      },
-                      {
-                        name: "customers",
-                        state: "COMPLETED",
-                        failure_reason: null,
-                        size_bytes: 29884416,
-                        sha256: "1e2f3a4b5c6d7e8f9a0b1c2d3e4f5a6b7c8d9e0f1a2b3c4d5e6f7a8b9c0d1e2f",
-                        created_at: "2026-04-29T14:01:50Z",
-                        updated_at: "2026-04-29T14:02:12Z",
-                        details: {},
-                      },
-                    ],
-                    verification: null,
-                    hold: false,
-                    hold_reason: null,
-                    held_at: null,
-                    deleted: null,
-                    created_at: "2026-04-29T14:00:00Z",
-                  },
+                "schema": {
+                  "$ref": "#/components/schemas/ReleaseBackupHoldResponse"
                 },
-              },
-            },
+                "example": {
+                  "schema": "stowage.v1",
+                  "command": "backups.release_hold",
+                  "generated_at": "2026-04-29T14:21:08Z",
+                  "result": {
+                    "id": "bak_01HZX3B1D3F5H7K9M1P3R5T7V9",
+                    "deployment_id": "dep_01HZX30A2C4E6G8J0L2N4Q6S8U",
+                    "sequence": 42,
+                    "level": "incremental",
+                    "parent_id": "bak_01HZWQ8E2G4J6L8N0Q2S4U6W8Y",
+                    "session_id": "bak_01HZWQ8E2G4J6L8N0Q2S4U6W8Y",
+                    "state": "COMPLETED",
+                    "failure_reason": null,
+                    "trigger": "schedule",
+                    "job_id": "job_01HZX3J4L6N8Q0S2U4W6Y8A0C2",
+                    "metadata": {
+                      "host_name": "orders-db-1.internal",
+                      "backup_name": "orders-db",
+                      "mode": "mysql",
+                      "engine": "mariadb-dump",
+                      "engine_version": "10.11.6",
+                      "tool_version": "stowage-agent 1.0.0",
+                      "client_os": "linux",
+                      "compression_alg": "gzip",
+                      "encrypted": true,
+                      "encryption_algorithm": "aes-256-gcm",
+                      "key_ref": "file:/etc/stowage/keys/orders-db.key",
+                      "databases": [
+                        "orders",
+                        "customers"
+                      ]
+                    },
+                    "sizes": {
+                      "uncompressed_bytes": 734003200,
+                      "compressed_bytes": 151519232,
+                      "stored_bytes": 151519260,
+                      "session_total_bytes": 1288490188
+                    },
+                    "sha256": "a3f5c7e9b1d3f5a7c9e1b3d5f7a9c1e3b5d7f9a1c3e5b7d9f1a3c5e7b9d1f3a5",
+                    "locations": [
+                      {
+                        "target_id": "tgt_01HZX2Y3F5H7K9M1P3R5T7V9X1",
+                        "url": "file:///var/backups/stowage/orders-db/bak_01HZX3B1D3F5H7K9M1P3R5T7V9.sql.gz.enc"
+                      },
+                      {
+                        "target_id": "tgt_01HZX2Y8A0C2E4G6J8L0N2Q4S6",
+                        "url": "s3://acme-backups/stowage/orders-db/bak_01HZX3B1D3F5H7K9M1P3R5T7V9.sql.gz.enc"
+                      }
+                    ],
+                    "timings": {
+                      "queued_at": "2026-04-29T14:00:00Z",
+                      "started_at": "2026-04-29T14:00:01Z",
+                      "completed_at": "2026-04-29T14:02:14Z",
+                      "duration_ms": 133000
+                    },
+                    "parts": [
+                      {
+                        "name": "orders",
+                        "state": "COMPLETED",
+                        "failure_reason": null,
+                        "size_bytes": 121634816,
+                        "sha256": "0d1e2f3a4b5c6d7e8f9a0b1c2d3e4f5a6b7c8d9e0f1a2b3c4d5e6f7a8b9c0d1e",
+                        "created_at": "2026-04-29T14:00:01Z",
+                        "updated_at": "2026-04-29T14:01:50Z",
+                        "details": {}
+                      },
+                      {
+                        "name": "customers",
+                        "state": "COMPLETED",
+                        "failure_reason": null,
+                        "size_bytes": 29884416,
+                        "sha256": "1e2f3a4b5c6d7e8f9a0b1c2d3e4f5a6b7c8d9e0f1a2b3c4d5e6f7a8b9c0d1e2f",
+                        "created_at": "2026-04-29T14:01:50Z",
+                        "updated_at": "2026-04-29T14:02:12Z",
+                        "details": {}
+                      }
+                    ],
+                    "verification": null,
+                    "hold": false,
+                    "hold_reason": null,
+                    "held_at": null,
+                    "deleted": null,
+                    "created_at": "2026-04-29T14:00:00Z"
+                  }
+                }
+              }
+            }
           },
-          "400": { $ref: "#/components/responses/BadRequest" },
-          "401": { $ref: "#/components/responses/Unauthorized" },
-          "403": { $ref: "#/components/responses/Forbidden" },
+          "400": {
+            "$ref": "#/components/responses/BadRequest"
+          },
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          },
+          "403": {
+            "$ref": "#/components/responses/Forbidden"
+          },
           "404": {
-            $ref: "#/components/responses/NotFound",
-            description:
-              "No such resource in the caller's tenant. A resource of another tenant is 404 too, never 403: existence does not leak.",
+            "$ref": "#/components/responses/NotFound",
+            "description": "No such resource in the caller's tenant. A resource of another tenant is 404 too, never 403: existence does not leak."
           },
-          "406": { $ref: "#/components/responses/NotAcceptable" },
-          "410": { $ref: "#/components/responses/Gone" },
-          "500": { $ref: "#/components/responses/InternalError" },
-          "503": { $ref: "#/components/responses/ServiceUnavailable" },
-        },
-      },
+          "406": {
+            "$ref": "#/components/responses/NotAcceptable"
+          },
+          "410": {
+            "$ref": "#/components/responses/Gone"
+          },
+          "500": {
+            "$ref": "#/components/responses/InternalError"
+          },
+          "503": {
+            "$ref": "#/components/responses/ServiceUnavailable"
+          }
+        }
+      }
     },
     "/v1/deployments/{deployment}/backups/{backup}/verify": {
-      post: {
-        tags: ["backups"],
-        summary: "Verify a stored backup",
-        description:
-          "Queues a `verify` job: the stored artifacts are read back and their SHA-256 compared with the manifest; the outcome lands in the backup's `verification`. A failed check fails the job (`error_message`, event `job_failed` with `code: verify.failed`). 202 with the job, or with `Accept: application/x-ndjson` its event stream to the outcome (`verify_completed` or `job_failed`). Only a COMPLETED, not deleted backup (409). Counts against the job limit (429).",
-        operationId: "verifyBackup",
-        "x-stowage-verb": "backup:read",
-        "x-stowage-media": { default: "application/json" },
-        parameters: [
-          { $ref: "#/components/parameters/DeploymentId" },
-          { $ref: "#/components/parameters/BackupId" },
-          { $ref: "#/components/parameters/IdempotencyKey" },
+      "post": {
+        "tags": [
+          "backups"
         ],
-        responses: {
+        "summary": "Verify a stored backup",
+        "description": "Queues a \`verify\` job: the stored artifacts are read back and their SHA-256 compared with the manifest; the outcome lands in the backup's \`verification\`. A failed check fails the job (\`error_message\`, event \`job_failed\` with \`code: verify.failed\`). 202 with the job, or with \`Accept: application/x-ndjson\` its event stream to the outcome (\`verify_completed\` or \`job_failed\`). Only a COMPLETED, not deleted backup (409). Counts against the job limit (429).",
+        "operationId": "verifyBackup",
+        "x-stowage-verb": "backup:read",
+        "x-stowage-media": {
+          "default": "application/json"
+        },
+        "parameters": [
+          {
+            "$ref": "#/components/parameters/DeploymentId"
+          },
+          {
+            "$ref": "#/components/parameters/BackupId"
+          },
+          {
+            "$ref": "#/components/parameters/IdempotencyKey"
+          }
+        ],
+        "responses": {
           "202": {
-            description: "Queued: the job (JSON), or its event stream to completion (NDJSON).",
-            headers: { Location: { $ref: "#/components/headers/Location" } },
-            content: {
+            "description": "Queued: the job (JSON), or its event stream to completion (NDJSON).",
+            "headers": {
+              "Location": {
+                "$ref": "#/components/headers/Location"
+              }
+            },
+            "content": {
               "application/json": {
-                schema: { $ref: "#/components/schemas/VerifyBackupResponse" },
-                example: {
-                  schema: "stowage.v1",
-                  command: "backups.verify",
-                  generated_at: "2026-04-29T14:21:08Z",
-                  result: {
-                    id: "job_01HZX3JX2Z4B6D8F0H2K4M6P8R",
-                    tenant_id: "ten_01HZX2R6M3QJ4Y8K0C5T7V9B1N",
-                    deployment_id: "dep_01HZX30A2C4E6G8J0L2N4Q6S8U",
-                    kind: "verify",
-                    status: "QUEUED",
-                    phase: null,
-                    trigger: "manual",
-                    attempt: 0,
-                    agent_id: null,
-                    backup_id: "bak_01HZX3B1D3F5H7K9M1P3R5T7V9",
-                    restore_id: null,
-                    sequence: null,
-                    message: null,
-                    error_message: null,
-                    phases: [],
-                    created_at: "2026-04-29T14:21:08Z",
-                    started_at: null,
-                    ended_at: null,
-                    execution_time_ms: null,
-                    cancel_requested_at: null,
-                  },
+                "schema": {
+                  "$ref": "#/components/schemas/VerifyBackupResponse"
                 },
+                "example": {
+                  "schema": "stowage.v1",
+                  "command": "backups.verify",
+                  "generated_at": "2026-04-29T14:21:08Z",
+                  "result": {
+                    "id": "job_01HZX3JX2Z4B6D8F0H2K4M6P8R",
+                    "tenant_id": "ten_01HZX2R6M3QJ4Y8K0C5T7V9B1N",
+                    "deployment_id": "dep_01HZX30A2C4E6G8J0L2N4Q6S8U",
+                    "kind": "verify",
+                    "status": "QUEUED",
+                    "phase": null,
+                    "trigger": "manual",
+                    "attempt": 0,
+                    "agent_id": null,
+                    "backup_id": "bak_01HZX3B1D3F5H7K9M1P3R5T7V9",
+                    "restore_id": null,
+                    "sequence": null,
+                    "message": null,
+                    "error_message": null,
+                    "phases": [],
+                    "created_at": "2026-04-29T14:21:08Z",
+                    "started_at": null,
+                    "ended_at": null,
+                    "execution_time_ms": null,
+                    "cancel_requested_at": null
+                  }
+                }
               },
               "application/x-ndjson": {
-                schema: { type: "string", format: "binary" },
-                "x-stowage-item-schema": { $ref: "#/components/schemas/StreamEvent" },
-                examples: {
-                  verified: {
-                    summary: "A verification followed to its outcome",
-                    value:
-                      '{"schema":"stowage.v1","id":"evt_01HZX3F0A2C4E6G8J0L2N4Q6S8","severity":"info","op":"job_queued","subject":{"deployment":"dep_01HZX30A2C4E6G8J0L2N4Q6S8U","job":"job_01HZX3JX2Z4B6D8F0H2K4M6P8R"},"body":{"backup":"bak_01HZX3B1D3F5H7K9M1P3R5T7V9"},"at":"2026-04-29T14:21:08Z"}\n{"schema":"stowage.v1","severity":"info","op":"verify_completed","subject":{"deployment":"dep_01HZX30A2C4E6G8J0L2N4Q6S8U","job":"job_01HZX3JX2Z4B6D8F0H2K4M6P8R","backup":"bak_01HZX3B1D3F5H7K9M1P3R5T7V9"},"body":{"ok":true,"sha256":"a3f5c7e9b1d3f5a7c9e1b3d5f7a9c1e3b5d7f9a1c3e5b7d9f1a3c5e7b9d1f3a5","checked_bytes":151519260},"at":"2026-04-29T14:21:40Z","final":true}\n',
-                  },
+                "schema": {
+                  "type": "string",
+                  "format": "binary"
                 },
-              },
-            },
+                "x-stowage-item-schema": {
+                  "$ref": "#/components/schemas/StreamEvent"
+                },
+                "examples": {
+                  "verified": {
+                    "summary": "A verification followed to its outcome",
+                    "value": "{\\"schema\\":\\"stowage.v1\\",\\"id\\":\\"evt_01HZX3F0A2C4E6G8J0L2N4Q6S8\\",\\"severity\\":\\"info\\",\\"op\\":\\"job_queued\\",\\"subject\\":{\\"deployment\\":\\"dep_01HZX30A2C4E6G8J0L2N4Q6S8U\\",\\"job\\":\\"job_01HZX3JX2Z4B6D8F0H2K4M6P8R\\"},\\"body\\":{\\"backup\\":\\"bak_01HZX3B1D3F5H7K9M1P3R5T7V9\\"},\\"at\\":\\"2026-04-29T14:21:08Z\\"}\\n{\\"schema\\":\\"stowage.v1\\",\\"severity\\":\\"info\\",\\"op\\":\\"verify_completed\\",\\"subject\\":{\\"deployment\\":\\"dep_01HZX30A2C4E6G8J0L2N4Q6S8U\\",\\"job\\":\\"job_01HZX3JX2Z4B6D8F0H2K4M6P8R\\",\\"backup\\":\\"bak_01HZX3B1D3F5H7K9M1P3R5T7V9\\"},\\"body\\":{\\"ok\\":true,\\"sha256\\":\\"a3f5c7e9b1d3f5a7c9e1b3d5f7a9c1e3b5d7f9a1c3e5b7d9f1a3c5e7b9d1f3a5\\",\\"checked_bytes\\":151519260},\\"at\\":\\"2026-04-29T14:21:40Z\\",\\"final\\":true}\\n"
+                  }
+                }
+              }
+            }
           },
-          "400": { $ref: "#/components/responses/BadRequest" },
-          "401": { $ref: "#/components/responses/Unauthorized" },
-          "403": { $ref: "#/components/responses/Forbidden" },
+          "400": {
+            "$ref": "#/components/responses/BadRequest"
+          },
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          },
+          "403": {
+            "$ref": "#/components/responses/Forbidden"
+          },
           "404": {
-            $ref: "#/components/responses/NotFound",
-            description:
-              "No such resource in the caller's tenant. A resource of another tenant is 404 too, never 403: existence does not leak.",
+            "$ref": "#/components/responses/NotFound",
+            "description": "No such resource in the caller's tenant. A resource of another tenant is 404 too, never 403: existence does not leak."
           },
-          "406": { $ref: "#/components/responses/NotAcceptable" },
+          "406": {
+            "$ref": "#/components/responses/NotAcceptable"
+          },
           "409": {
-            $ref: "#/components/responses/Conflict",
-            description: "The backup is not COMPLETED, or is tombstoned.",
+            "$ref": "#/components/responses/Conflict",
+            "description": "The backup is not COMPLETED, or is tombstoned."
           },
-          "410": { $ref: "#/components/responses/Gone" },
+          "410": {
+            "$ref": "#/components/responses/Gone"
+          },
           "429": {
-            $ref: "#/components/responses/TooManyRequests",
-            description:
-              "The deployment already has the maximum of queued or running jobs; retry after `Retry-After`.",
+            "$ref": "#/components/responses/TooManyRequests",
+            "description": "The deployment already has the maximum of queued or running jobs; retry after \`Retry-After\`."
           },
-          "500": { $ref: "#/components/responses/InternalError" },
-          "503": { $ref: "#/components/responses/ServiceUnavailable" },
-        },
-      },
+          "500": {
+            "$ref": "#/components/responses/InternalError"
+          },
+          "503": {
+            "$ref": "#/components/responses/ServiceUnavailable"
+          }
+        }
+      }
     },
     "/v1/deployments/{deployment}/restores": {
-      post: {
-        tags: ["restores"],
-        summary: "Restore a backup",
-        description:
-          "Queues a restore of `backup_id` (or `latest`: the newest COMPLETED, not deleted backup) into `target`. Pre-flight refusals are 412 with a `suggestion`: the target is not empty and `force` is false; the backup is not COMPLETED or is tombstoned; `verify: require` and the manifest has no SHA-256; the `pull` agent is offline or revoked. 409 while another restore of the deployment is queued or running; 429 over the job limit. 202 with the restore, or with `Accept: application/x-ndjson` the job's event stream to `restore_completed` or `job_failed`.",
-        operationId: "createRestore",
-        "x-stowage-verb": "restore:execute",
-        "x-stowage-media": { default: "application/json" },
-        parameters: [
-          { $ref: "#/components/parameters/DeploymentId" },
-          { $ref: "#/components/parameters/IdempotencyKey" },
+      "post": {
+        "tags": [
+          "restores"
         ],
-        requestBody: {
-          required: true,
-          content: {
-            "application/json": {
-              schema: { $ref: "#/components/schemas/RestoreRequest" },
-              example: {
-                backup_id: "latest",
-                target: "orders_restored",
-                verify: "auto",
-                force: false,
-              },
-            },
-          },
+        "summary": "Restore a backup",
+        "description": "Queues a restore of \`backup_id\` (or \`latest\`: the newest COMPLETED, not deleted backup) into \`target\`. Pre-flight refusals are 412 with a \`suggestion\`: the target is not empty and \`force\` is false; the backup is not COMPLETED or is tombstoned; \`verify: require\` and the manifest has no SHA-256; the \`pull\` agent is offline or revoked. 409 while another restore of the deployment is queued or running; 429 over the job limit. 202 with the restore, or with \`Accept: application/x-ndjson\` the job's event stream to \`restore_completed\` or \`job_failed\`.",
+        "operationId": "createRestore",
+        "x-stowage-verb": "restore:execute",
+        "x-stowage-media": {
+          "default": "application/json"
         },
-        responses: {
+        "parameters": [
+          {
+            "$ref": "#/components/parameters/DeploymentId"
+          },
+          {
+            "$ref": "#/components/parameters/IdempotencyKey"
+          }
+        ],
+        "requestBody": {
+          "required": true,
+          "content": {
+            "application/json": {
+              "schema": {
+                "$ref": "#/components/schemas/RestoreRequest"
+              },
+              "example": {
+                "backup_id": "latest",
+                "target": "orders_restored",
+                "verify": "auto",
+                "force": false
+              }
+            }
+          }
+        },
+        "responses": {
           "202": {
-            description:
-              "Queued: the restore (JSON), or its job's event stream to completion (NDJSON).",
-            headers: { Location: { $ref: "#/components/headers/Location" } },
-            content: {
+            "description": "Queued: the restore (JSON), or its job's event stream to completion (NDJSON).",
+            "headers": {
+              "Location": {
+                "$ref": "#/components/headers/Location"
+              }
+            },
+            "content": {
               "application/json": {
-                schema: { $ref: "#/components/schemas/CreateRestoreResponse" },
-                example: {
-                  schema: "stowage.v1",
-                  command: "restores.create",
-                  generated_at: "2026-04-29T14:21:08Z",
-                  result: {
-                    id: "rst_01HZX3R2T4V6X8Z0B2D4F6H8K0",
-                    deployment_id: "dep_01HZX30A2C4E6G8J0L2N4Q6S8U",
-                    requested_backup: "latest",
-                    backup_id: "bak_01HZX3B1D3F5H7K9M1P3R5T7V9",
-                    target: "orders_restored",
-                    verify: "auto",
-                    force: false,
-                    job_id: "job_01HZX3K0M2P4R6T8V0X2Z4B6D8",
-                    status: "QUEUED",
-                    created_at: "2026-04-29T14:21:08Z",
-                    started_at: null,
-                    ended_at: null,
-                  },
+                "schema": {
+                  "$ref": "#/components/schemas/CreateRestoreResponse"
                 },
+                "example": {
+                  "schema": "stowage.v1",
+                  "command": "restores.create",
+                  "generated_at": "2026-04-29T14:21:08Z",
+                  "result": {
+                    "id": "rst_01HZX3R2T4V6X8Z0B2D4F6H8K0",
+                    "deployment_id": "dep_01HZX30A2C4E6G8J0L2N4Q6S8U",
+                    "requested_backup": "latest",
+                    "backup_id": "bak_01HZX3B1D3F5H7K9M1P3R5T7V9",
+                    "target": "orders_restored",
+                    "verify": "auto",
+                    "force": false,
+                    "job_id": "job_01HZX3K0M2P4R6T8V0X2Z4B6D8",
+                    "status": "QUEUED",
+                    "created_at": "2026-04-29T14:21:08Z",
+                    "started_at": null,
+                    "ended_at": null
+                  }
+                }
               },
               "application/x-ndjson": {
-                schema: { type: "string", format: "binary" },
-                "x-stowage-item-schema": { $ref: "#/components/schemas/StreamEvent" },
-                examples: {
-                  restored: {
-                    summary: "A restore followed to completion",
-                    value:
-                      '{"schema":"stowage.v1","id":"evt_01HZX3F0A2C4E6G8J0L2N4Q6S8","severity":"info","op":"job_queued","subject":{"deployment":"dep_01HZX30A2C4E6G8J0L2N4Q6S8U","job":"job_01HZX3K0M2P4R6T8V0X2Z4B6D8","restore":"rst_01HZX3R2T4V6X8Z0B2D4F6H8K0"},"body":{"backup":"bak_01HZX3B1D3F5H7K9M1P3R5T7V9"},"at":"2026-04-29T14:21:08Z"}\n{"schema":"stowage.v1","severity":"notice","op":"restore_completed","subject":{"deployment":"dep_01HZX30A2C4E6G8J0L2N4Q6S8U","job":"job_01HZX3K0M2P4R6T8V0X2Z4B6D8","restore":"rst_01HZX3R2T4V6X8Z0B2D4F6H8K0"},"body":{"backup":"bak_01HZX3B1D3F5H7K9M1P3R5T7V9","verified":true,"duration_ms":222000},"at":"2026-04-29T14:24:51Z","final":true}\n',
-                  },
+                "schema": {
+                  "type": "string",
+                  "format": "binary"
                 },
-              },
-            },
+                "x-stowage-item-schema": {
+                  "$ref": "#/components/schemas/StreamEvent"
+                },
+                "examples": {
+                  "restored": {
+                    "summary": "A restore followed to completion",
+                    "value": "{\\"schema\\":\\"stowage.v1\\",\\"id\\":\\"evt_01HZX3F0A2C4E6G8J0L2N4Q6S8\\",\\"severity\\":\\"info\\",\\"op\\":\\"job_queued\\",\\"subject\\":{\\"deployment\\":\\"dep_01HZX30A2C4E6G8J0L2N4Q6S8U\\",\\"job\\":\\"job_01HZX3K0M2P4R6T8V0X2Z4B6D8\\",\\"restore\\":\\"rst_01HZX3R2T4V6X8Z0B2D4F6H8K0\\"},\\"body\\":{\\"backup\\":\\"bak_01HZX3B1D3F5H7K9M1P3R5T7V9\\"},\\"at\\":\\"2026-04-29T14:21:08Z\\"}\\n{\\"schema\\":\\"stowage.v1\\",\\"severity\\":\\"notice\\",\\"op\\":\\"restore_completed\\",\\"subject\\":{\\"deployment\\":\\"dep_01HZX30A2C4E6G8J0L2N4Q6S8U\\",\\"job\\":\\"job_01HZX3K0M2P4R6T8V0X2Z4B6D8\\",\\"restore\\":\\"rst_01HZX3R2T4V6X8Z0B2D4F6H8K0\\"},\\"body\\":{\\"backup\\":\\"bak_01HZX3B1D3F5H7K9M1P3R5T7V9\\",\\"verified\\":true,\\"duration_ms\\":222000},\\"at\\":\\"2026-04-29T14:24:51Z\\",\\"final\\":true}\\n"
+                  }
+                }
+              }
+            }
           },
-          "400": { $ref: "#/components/responses/BadRequest" },
-          "401": { $ref: "#/components/responses/Unauthorized" },
-          "403": { $ref: "#/components/responses/Forbidden" },
+          "400": {
+            "$ref": "#/components/responses/BadRequest"
+          },
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          },
+          "403": {
+            "$ref": "#/components/responses/Forbidden"
+          },
           "404": {
-            $ref: "#/components/responses/NotFound",
-            description:
-              "No such deployment, or no such backup (`backup_id`), in the caller's tenant; another tenant's is 404 too.",
+            "$ref": "#/components/responses/NotFound",
+            "description": "No such deployment, or no such backup (\`backup_id\`), in the caller's tenant; another tenant's is 404 too."
           },
-          "406": { $ref: "#/components/responses/NotAcceptable" },
+          "406": {
+            "$ref": "#/components/responses/NotAcceptable"
+          },
           "409": {
-            $ref: "#/components/responses/Conflict",
-            description: "Another restore of this deployment is queued or running.",
+            "$ref": "#/components/responses/Conflict",
+            "description": "Another restore of this deployment is queued or running."
           },
-          "410": { $ref: "#/components/responses/Gone" },
+          "410": {
+            "$ref": "#/components/responses/Gone"
+          },
           "412": {
-            $ref: "#/components/responses/PreconditionFailed",
-            description: "A pre-flight check refused the restore; `suggestion` says what to do.",
+            "$ref": "#/components/responses/PreconditionFailed",
+            "description": "A pre-flight check refused the restore; \`suggestion\` says what to do."
           },
-          "413": { $ref: "#/components/responses/PayloadTooLarge" },
-          "415": { $ref: "#/components/responses/UnsupportedMediaType" },
+          "413": {
+            "$ref": "#/components/responses/PayloadTooLarge"
+          },
+          "415": {
+            "$ref": "#/components/responses/UnsupportedMediaType"
+          },
           "429": {
-            $ref: "#/components/responses/TooManyRequests",
-            description:
-              "The deployment already has the maximum of queued or running jobs; retry after `Retry-After`.",
+            "$ref": "#/components/responses/TooManyRequests",
+            "description": "The deployment already has the maximum of queued or running jobs; retry after \`Retry-After\`."
           },
-          "500": { $ref: "#/components/responses/InternalError" },
-          "503": { $ref: "#/components/responses/ServiceUnavailable" },
-        },
-      },
+          "500": {
+            "$ref": "#/components/responses/InternalError"
+          },
+          "503": {
+            "$ref": "#/components/responses/ServiceUnavailable"
+          }
+        }
+      }
     },
     "/v1/deployments/{deployment}/restores/{restore}": {
-      get: {
-        tags: ["restores"],
-        summary: "Get a restore",
-        description:
-          "The restore and its job's status; the job itself (phases, logs) is at `/v1/jobs/{job}`.",
-        operationId: "getRestore",
-        "x-stowage-verb": "backup:read",
-        parameters: [
-          { $ref: "#/components/parameters/DeploymentId" },
-          { $ref: "#/components/parameters/RestoreId" },
+      "get": {
+        "tags": [
+          "restores"
         ],
-        responses: {
+        "summary": "Get a restore",
+        "description": "The restore and its job's status; the job itself (phases, logs) is at \`/v1/jobs/{job}\`.",
+        "operationId": "getRestore",
+        "x-stowage-verb": "backup:read",
+        "parameters": [
+          {
+            "$ref": "#/components/parameters/DeploymentId"
+          },
+          {
+            "$ref": "#/components/parameters/RestoreId"
+          }
+        ],
+        "responses": {
           "200": {
-            description: "The restore.",
-            content: {
+            "description": "The restore.",
+            "content": {
               "application/json": {
-                schema: { $ref: "#/components/schemas/GetRestoreResponse" },
-                example: {
-                  schema: "stowage.v1",
-                  command: "restores.get",
-                  generated_at: "2026-04-29T14:21:08Z",
-                  result: {
-                    id: "rst_01HZX3R2T4V6X8Z0B2D4F6H8K0",
-                    deployment_id: "dep_01HZX30A2C4E6G8J0L2N4Q6S8U",
-                    requested_backup: "latest",
-                    backup_id: "bak_01HZX3B1D3F5H7K9M1P3R5T7V9",
-                    target: "orders_restored",
-                    verify: "auto",
-                    force: false,
-                    job_id: "job_01HZX3K0M2P4R6T8V0X2Z4B6D8",
-                    status: "SUCCEEDED",
-                    created_at: "2026-04-29T14:21:08Z",
-                    started_at: "2026-04-29T14:21:09Z",
-                    ended_at: "2026-04-29T14:24:51Z",
-                  },
+                "schema": {
+                  "$ref": "#/components/schemas/GetRestoreResponse"
                 },
-              },
-            },
+                "example": {
+                  "schema": "stowage.v1",
+                  "command": "restores.get",
+                  "generated_at": "2026-04-29T14:21:08Z",
+                  "result": {
+                    "id": "rst_01HZX3R2T4V6X8Z0B2D4F6H8K0",
+                    "deployment_id": "dep_01HZX30A2C4E6G8J0L2N4Q6S8U",
+                    "requested_backup": "latest",
+                    "backup_id": "bak_01HZX3B1D3F5H7K9M1P3R5T7V9",
+                    "target": "orders_restored",
+                    "verify": "auto",
+                    "force": false,
+                    "job_id": "job_01HZX3K0M2P4R6T8V0X2Z4B6D8",
+                    "status": "SUCCEEDED",
+                    "created_at": "2026-04-29T14:21:08Z",
+                    "started_at": "2026-04-29T14:21:09Z",
+                    "ended_at": "2026-04-29T14:24:51Z"
+                  }
+                }
+              }
+            }
           },
-          "400": { $ref: "#/components/responses/BadRequest" },
-          "401": { $ref: "#/components/responses/Unauthorized" },
-          "403": { $ref: "#/components/responses/Forbidden" },
+          "400": {
+            "$ref": "#/components/responses/BadRequest"
+          },
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          },
+          "403": {
+            "$ref": "#/components/responses/Forbidden"
+          },
           "404": {
-            $ref: "#/components/responses/NotFound",
-            description:
-              "No such resource in the caller's tenant. A resource of another tenant is 404 too, never 403: existence does not leak.",
+            "$ref": "#/components/responses/NotFound",
+            "description": "No such resource in the caller's tenant. A resource of another tenant is 404 too, never 403: existence does not leak."
           },
-          "406": { $ref: "#/components/responses/NotAcceptable" },
-          "410": { $ref: "#/components/responses/Gone" },
-          "500": { $ref: "#/components/responses/InternalError" },
-          "503": { $ref: "#/components/responses/ServiceUnavailable" },
-        },
-      },
+          "406": {
+            "$ref": "#/components/responses/NotAcceptable"
+          },
+          "410": {
+            "$ref": "#/components/responses/Gone"
+          },
+          "500": {
+            "$ref": "#/components/responses/InternalError"
+          },
+          "503": {
+            "$ref": "#/components/responses/ServiceUnavailable"
+          }
+        }
+      }
     },
     "/v1/jobs": {
-      get: {
-        tags: ["jobs"],
-        summary: "List jobs",
-        description: "Newest first, filtered by status, kind and deployment.",
-        operationId: "listJobs",
-        "x-stowage-verb": "backup:read",
-        parameters: [
-          { $ref: "#/components/parameters/Limit" },
-          { $ref: "#/components/parameters/Marker" },
-          {
-            name: "state",
-            in: "query",
-            description: "Only jobs with this status.",
-            schema: { $ref: "#/components/schemas/JobStatus" },
-          },
-          {
-            name: "kind",
-            in: "query",
-            description: "Only jobs of this kind.",
-            schema: { $ref: "#/components/schemas/JobKind" },
-          },
-          { $ref: "#/components/parameters/DeploymentFilter" },
+      "get": {
+        "tags": [
+          "jobs"
         ],
-        responses: {
-          "200": {
-            description: "A page of jobs.",
-            headers: { Link: { $ref: "#/components/headers/Link" } },
-            content: {
-              "application/json": {
-                schema: { $ref: "#/components/schemas/ListJobsResponse" },
-                example: {
-                  schema: "stowage.v1",
-                  command: "jobs.list",
-                  generated_at: "2026-04-29T14:21:08Z",
-                  result: {
-                    items: [
-                      {
-                        id: "job_01HZX3JR6T8V0X2Z4B6D8F0H2K",
-                        tenant_id: "ten_01HZX2R6M3QJ4Y8K0C5T7V9B1N",
-                        deployment_id: "dep_01HZX30A2C4E6G8J0L2N4Q6S8U",
-                        kind: "backup",
-                        status: "QUEUED",
-                        phase: null,
-                        trigger: "manual",
-                        attempt: 0,
-                        agent_id: null,
-                        backup_id: "bak_01HZX3JT0V2X4Z6B8D0F2H4K6M",
-                        restore_id: null,
-                        sequence: 43,
-                        message: null,
-                        error_message: null,
-                        phases: [],
-                        created_at: "2026-04-29T14:21:08Z",
-                        started_at: null,
-                        ended_at: null,
-                        execution_time_ms: null,
-                        cancel_requested_at: null,
-                      },
-                      {
-                        id: "job_01HZX3J4L6N8Q0S2U4W6Y8A0C2",
-                        tenant_id: "ten_01HZX2R6M3QJ4Y8K0C5T7V9B1N",
-                        deployment_id: "dep_01HZX30A2C4E6G8J0L2N4Q6S8U",
-                        kind: "backup",
-                        status: "SUCCEEDED",
-                        phase: "finished",
-                        trigger: "schedule",
-                        attempt: 1,
-                        agent_id: "agt_01HZX2W9Q1R3S5T7V9X1Z3B5D7",
-                        backup_id: "bak_01HZX3B1D3F5H7K9M1P3R5T7V9",
-                        restore_id: null,
-                        sequence: 42,
-                        message: "backup successfully carried out",
-                        error_message: null,
-                        phases: [
-                          {
-                            name: "pre-backup-lock",
-                            status: "SUCCEEDED",
-                            started_at: "2026-04-29T14:00:01Z",
-                            ended_at: "2026-04-29T14:00:02Z",
-                            log: "locked tables\n",
-                            error_log: "",
-                            log_truncated: false,
-                          },
-                          {
-                            name: "backup",
-                            status: "SUCCEEDED",
-                            started_at: "2026-04-29T14:00:02Z",
-                            ended_at: "2026-04-29T14:02:10Z",
-                            log: "dumped orders (116 MiB), customers (28 MiB)\n",
-                            error_log: "",
-                            log_truncated: false,
-                          },
-                          {
-                            name: "post-backup-unlock",
-                            status: "SUCCEEDED",
-                            started_at: "2026-04-29T14:02:10Z",
-                            ended_at: "2026-04-29T14:02:14Z",
-                            log: "unlocked tables\n",
-                            error_log: "",
-                            log_truncated: false,
-                          },
-                        ],
-                        created_at: "2026-04-29T14:00:00Z",
-                        started_at: "2026-04-29T14:00:01Z",
-                        ended_at: "2026-04-29T14:02:14Z",
-                        execution_time_ms: 133000,
-                        cancel_requested_at: null,
-                      },
-                    ],
-                    next_marker: null,
-                  },
-                },
-              },
-            },
+        "summary": "List jobs",
+        "description": "Newest first, filtered by status, kind and deployment.",
+        "operationId": "listJobs",
+        "x-stowage-verb": "backup:read",
+        "parameters": [
+          {
+            "$ref": "#/components/parameters/Limit"
           },
-          "400": { $ref: "#/components/responses/BadRequest" },
-          "401": { $ref: "#/components/responses/Unauthorized" },
-          "403": { $ref: "#/components/responses/Forbidden" },
-          "406": { $ref: "#/components/responses/NotAcceptable" },
-          "410": { $ref: "#/components/responses/Gone" },
-          "500": { $ref: "#/components/responses/InternalError" },
-          "503": { $ref: "#/components/responses/ServiceUnavailable" },
-        },
-      },
+          {
+            "$ref": "#/components/parameters/Marker"
+          },
+          {
+            "name": "state",
+            "in": "query",
+            "description": "Only jobs with this status.",
+            "schema": {
+              "$ref": "#/components/schemas/JobStatus"
+            }
+          },
+          {
+            "name": "kind",
+            "in": "query",
+            "description": "Only jobs of this kind.",
+            "schema": {
+              "$ref": "#/components/schemas/JobKind"
+            }
+          },
+          {
+            "$ref": "#/components/parameters/DeploymentFilter"
+          }
+        ],
+        "responses": {
+          "200": {
+            "description": "A page of jobs.",
+            "headers": {
+              "Link": {
+                "$ref": "#/components/headers/Link"
+              }
+            },
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/ListJobsResponse"
+                },
+                "example": {
+                  "schema": "stowage.v1",
+                  "command": "jobs.list",
+                  "generated_at": "2026-04-29T14:21:08Z",
+                  "result": {
+                    "items": [
+                      {
+                        "id": "job_01HZX3JR6T8V0X2Z4B6D8F0H2K",
+                        "tenant_id": "ten_01HZX2R6M3QJ4Y8K0C5T7V9B1N",
+                        "deployment_id": "dep_01HZX30A2C4E6G8J0L2N4Q6S8U",
+                        "kind": "backup",
+                        "status": "QUEUED",
+                        "phase": null,
+                        "trigger": "manual",
+                        "attempt": 0,
+                        "agent_id": null,
+                        "backup_id": "bak_01HZX3JT0V2X4Z6B8D0F2H4K6M",
+                        "restore_id": null,
+                        "sequence": 43,
+                        "message": null,
+                        "error_message": null,
+                        "phases": [],
+                        "created_at": "2026-04-29T14:21:08Z",
+                        "started_at": null,
+                        "ended_at": null,
+                        "execution_time_ms": null,
+                        "cancel_requested_at": null
+                      },
+                      {
+                        "id": "job_01HZX3J4L6N8Q0S2U4W6Y8A0C2",
+                        "tenant_id": "ten_01HZX2R6M3QJ4Y8K0C5T7V9B1N",
+                        "deployment_id": "dep_01HZX30A2C4E6G8J0L2N4Q6S8U",
+                        "kind": "backup",
+                        "status": "SUCCEEDED",
+                        "phase": "finished",
+                        "trigger": "schedule",
+                        "attempt": 1,
+                        "agent_id": "agt_01HZX2W9Q1R3S5T7V9X1Z3B5D7",
+                        "backup_id": "bak_01HZX3B1D3F5H7K9M1P3R5T7V9",
+                        "restore_id": null,
+                        "sequence": 42,
+                        "message": "backup successfully carried out",
+                        "error_message": null,
+                        "phases": [
+                          {
+                            "name": "pre-backup-lock",
+                            "status": "SUCCEEDED",
+                            "started_at": "2026-04-29T14:00:01Z",
+                            "ended_at": "2026-04-29T14:00:02Z",
+                            "log": "locked tables\\n",
+                            "error_log": "",
+                            "log_truncated": false
+                          },
+                          {
+                            "name": "backup",
+                            "status": "SUCCEEDED",
+                            "started_at": "2026-04-29T14:00:02Z",
+                            "ended_at": "2026-04-29T14:02:10Z",
+                            "log": "dumped orders (116 MiB), customers (28 MiB)\\n",
+                            "error_log": "",
+                            "log_truncated": false
+                          },
+                          {
+                            "name": "post-backup-unlock",
+                            "status": "SUCCEEDED",
+                            "started_at": "2026-04-29T14:02:10Z",
+                            "ended_at": "2026-04-29T14:02:14Z",
+                            "log": "unlocked tables\\n",
+                            "error_log": "",
+                            "log_truncated": false
+                          }
+                        ],
+                        "created_at": "2026-04-29T14:00:00Z",
+                        "started_at": "2026-04-29T14:00:01Z",
+                        "ended_at": "2026-04-29T14:02:14Z",
+                        "execution_time_ms": 133000,
+                        "cancel_requested_at": null
+                      }
+                    ],
+                    "next_marker": null
+                  }
+                }
+              }
+            }
+          },
+          "400": {
+            "$ref": "#/components/responses/BadRequest"
+          },
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          },
+          "403": {
+            "$ref": "#/components/responses/Forbidden"
+          },
+          "406": {
+            "$ref": "#/components/responses/NotAcceptable"
+          },
+          "410": {
+            "$ref": "#/components/responses/Gone"
+          },
+          "500": {
+            "$ref": "#/components/responses/InternalError"
+          },
+          "503": {
+            "$ref": "#/components/responses/ServiceUnavailable"
+          }
+        }
+      }
     },
     "/v1/jobs/{job}": {
-      get: {
-        tags: ["jobs"],
-        summary: "Get a job",
-        description:
-          "Status, current phase, per-phase logs (truncated), start, end and `execution_time_ms`, as the script agent's poll body.",
-        operationId: "getJob",
+      "get": {
+        "tags": [
+          "jobs"
+        ],
+        "summary": "Get a job",
+        "description": "Status, current phase, per-phase logs (truncated), start, end and \`execution_time_ms\`, as the script agent's poll body.",
+        "operationId": "getJob",
         "x-stowage-verb": "backup:read",
-        parameters: [{ $ref: "#/components/parameters/JobId" }],
-        responses: {
+        "parameters": [
+          {
+            "$ref": "#/components/parameters/JobId"
+          }
+        ],
+        "responses": {
           "200": {
-            description: "The job.",
-            content: {
+            "description": "The job.",
+            "content": {
               "application/json": {
-                schema: { $ref: "#/components/schemas/GetJobResponse" },
-                example: {
-                  schema: "stowage.v1",
-                  command: "jobs.get",
-                  generated_at: "2026-04-29T14:21:08Z",
-                  result: {
-                    id: "job_01HZX3J4L6N8Q0S2U4W6Y8A0C2",
-                    tenant_id: "ten_01HZX2R6M3QJ4Y8K0C5T7V9B1N",
-                    deployment_id: "dep_01HZX30A2C4E6G8J0L2N4Q6S8U",
-                    kind: "backup",
-                    status: "SUCCEEDED",
-                    phase: "finished",
-                    trigger: "schedule",
-                    attempt: 1,
-                    agent_id: "agt_01HZX2W9Q1R3S5T7V9X1Z3B5D7",
-                    backup_id: "bak_01HZX3B1D3F5H7K9M1P3R5T7V9",
-                    restore_id: null,
-                    sequence: 42,
-                    message: "backup successfully carried out",
-                    error_message: null,
-                    phases: [
-                      {
-                        name: "pre-backup-lock",
-                        status: "SUCCEEDED",
-                        started_at: "2026-04-29T14:00:01Z",
-                        ended_at: "2026-04-29T14:00:02Z",
-                        log: "locked tables\n",
-                        error_log: "",
-                        log_truncated: false,
-                      },
-                      {
-                        name: "backup",
-                        status: "SUCCEEDED",
-                        started_at: "2026-04-29T14:00:02Z",
-                        ended_at: "2026-04-29T14:02:10Z",
-                        log: "dumped orders (116 MiB), customers (28 MiB)\n",
-                        error_log: "",
-                        log_truncated: false,
-                      },
-                      {
-                        name: "post-backup-unlock",
-                        status: "SUCCEEDED",
-                        started_at: "2026-04-29T14:02:10Z",
-                        ended_at: "2026-04-29T14:02:14Z",
-                        log: "unlocked tables\n",
-                        error_log: "",
-                        log_truncated: false,
-                      },
-                    ],
-                    created_at: "2026-04-29T14:00:00Z",
-                    started_at: "2026-04-29T14:00:01Z",
-                    ended_at: "2026-04-29T14:02:14Z",
-                    execution_time_ms: 133000,
-                    cancel_requested_at: null,
-                  },
+                "schema": {
+                  "$ref": "#/components/schemas/GetJobResponse"
                 },
-              },
-            },
+                "example": {
+                  "schema": "stowage.v1",
+                  "command": "jobs.get",
+                  "generated_at": "2026-04-29T14:21:08Z",
+                  "result": {
+                    "id": "job_01HZX3J4L6N8Q0S2U4W6Y8A0C2",
+                    "tenant_id": "ten_01HZX2R6M3QJ4Y8K0C5T7V9B1N",
+                    "deployment_id": "dep_01HZX30A2C4E6G8J0L2N4Q6S8U",
+                    "kind": "backup",
+                    "status": "SUCCEEDED",
+                    "phase": "finished",
+                    "trigger": "schedule",
+                    "attempt": 1,
+                    "agent_id": "agt_01HZX2W9Q1R3S5T7V9X1Z3B5D7",
+                    "backup_id": "bak_01HZX3B1D3F5H7K9M1P3R5T7V9",
+                    "restore_id": null,
+                    "sequence": 42,
+                    "message": "backup successfully carried out",
+                    "error_message": null,
+                    "phases": [
+                      {
+                        "name": "pre-backup-lock",
+                        "status": "SUCCEEDED",
+                        "started_at": "2026-04-29T14:00:01Z",
+                        "ended_at": "2026-04-29T14:00:02Z",
+                        "log": "locked tables\\n",
+                        "error_log": "",
+                        "log_truncated": false
+                      },
+                      {
+                        "name": "backup",
+                        "status": "SUCCEEDED",
+                        "started_at": "2026-04-29T14:00:02Z",
+                        "ended_at": "2026-04-29T14:02:10Z",
+                        "log": "dumped orders (116 MiB), customers (28 MiB)\\n",
+                        "error_log": "",
+                        "log_truncated": false
+                      },
+                      {
+                        "name": "post-backup-unlock",
+                        "status": "SUCCEEDED",
+                        "started_at": "2026-04-29T14:02:10Z",
+                        "ended_at": "2026-04-29T14:02:14Z",
+                        "log": "unlocked tables\\n",
+                        "error_log": "",
+                        "log_truncated": false
+                      }
+                    ],
+                    "created_at": "2026-04-29T14:00:00Z",
+                    "started_at": "2026-04-29T14:00:01Z",
+                    "ended_at": "2026-04-29T14:02:14Z",
+                    "execution_time_ms": 133000,
+                    "cancel_requested_at": null
+                  }
+                }
+              }
+            }
           },
-          "400": { $ref: "#/components/responses/BadRequest" },
-          "401": { $ref: "#/components/responses/Unauthorized" },
-          "403": { $ref: "#/components/responses/Forbidden" },
+          "400": {
+            "$ref": "#/components/responses/BadRequest"
+          },
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          },
+          "403": {
+            "$ref": "#/components/responses/Forbidden"
+          },
           "404": {
-            $ref: "#/components/responses/NotFound",
-            description:
-              "No such resource in the caller's tenant. A resource of another tenant is 404 too, never 403: existence does not leak.",
+            "$ref": "#/components/responses/NotFound",
+            "description": "No such resource in the caller's tenant. A resource of another tenant is 404 too, never 403: existence does not leak."
           },
-          "406": { $ref: "#/components/responses/NotAcceptable" },
-          "410": { $ref: "#/components/responses/Gone" },
-          "500": { $ref: "#/components/responses/InternalError" },
-          "503": { $ref: "#/components/responses/ServiceUnavailable" },
-        },
+          "406": {
+            "$ref": "#/components/responses/NotAcceptable"
+          },
+          "410": {
+            "$ref": "#/components/responses/Gone"
+          },
+          "500": {
+            "$ref": "#/components/responses/InternalError"
+          },
+          "503": {
+            "$ref": "#/components/responses/ServiceUnavailable"
+          }
+        }
       },
-      delete: {
-        tags: ["jobs"],
-        summary: "Forget a finished job",
-        description:
-          "Removes a SUCCEEDED, FAILED or CANCELLED job's record (its events and logs go with it; backups and audit entries stay). 409 while QUEUED or RUNNING: cancel it first.",
-        operationId: "deleteJob",
+      "delete": {
+        "tags": [
+          "jobs"
+        ],
+        "summary": "Forget a finished job",
+        "description": "Removes a SUCCEEDED, FAILED or CANCELLED job's record (its events and logs go with it; backups and audit entries stay). 409 while QUEUED or RUNNING: cancel it first.",
+        "operationId": "deleteJob",
         "x-stowage-verb": "backup:delete",
-        parameters: [{ $ref: "#/components/parameters/JobId" }],
-        responses: {
-          "204": { description: "Forgotten." },
-          "400": { $ref: "#/components/responses/BadRequest" },
-          "401": { $ref: "#/components/responses/Unauthorized" },
-          "403": { $ref: "#/components/responses/Forbidden" },
+        "parameters": [
+          {
+            "$ref": "#/components/parameters/JobId"
+          }
+        ],
+        "responses": {
+          "204": {
+            "description": "Forgotten."
+          },
+          "400": {
+            "$ref": "#/components/responses/BadRequest"
+          },
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          },
+          "403": {
+            "$ref": "#/components/responses/Forbidden"
+          },
           "404": {
-            $ref: "#/components/responses/NotFound",
-            description:
-              "No such resource in the caller's tenant. A resource of another tenant is 404 too, never 403: existence does not leak.",
+            "$ref": "#/components/responses/NotFound",
+            "description": "No such resource in the caller's tenant. A resource of another tenant is 404 too, never 403: existence does not leak."
           },
           "409": {
-            $ref: "#/components/responses/Conflict",
-            description: "The job is QUEUED or RUNNING.",
+            "$ref": "#/components/responses/Conflict",
+            "description": "The job is QUEUED or RUNNING."
           },
-          "410": { $ref: "#/components/responses/Gone" },
-          "500": { $ref: "#/components/responses/InternalError" },
-          "503": { $ref: "#/components/responses/ServiceUnavailable" },
-        },
-      },
+          "410": {
+            "$ref": "#/components/responses/Gone"
+          },
+          "500": {
+            "$ref": "#/components/responses/InternalError"
+          },
+          "503": {
+            "$ref": "#/components/responses/ServiceUnavailable"
+          }
+        }
+      }
     },
     "/v1/jobs/{job}/cancel": {
-      post: {
-        tags: ["jobs"],
-        summary: "Cancel a job",
-        description:
-          "A QUEUED job is CANCELLED at once. A RUNNING job gets `cancel_requested_at`: a pull agent learns it from the 409 on its next progress report, a script agent or Zeebe cluster is told through its API, and the job ends CANCELLED. Idempotent while not finished; 409 once finished.",
-        operationId: "cancelJob",
+      "post": {
+        "tags": [
+          "jobs"
+        ],
+        "summary": "Cancel a job",
+        "description": "A QUEUED job is CANCELLED at once. A RUNNING job gets \`cancel_requested_at\`: a pull agent learns it from the 409 on its next progress report, a script agent or Zeebe cluster is told through its API, and the job ends CANCELLED. Idempotent while not finished; 409 once finished.",
+        "operationId": "cancelJob",
         "x-stowage-verb": "backup:create",
-        parameters: [{ $ref: "#/components/parameters/JobId" }],
-        responses: {
+        "parameters": [
+          {
+            "$ref": "#/components/parameters/JobId"
+          }
+        ],
+        "responses": {
           "200": {
-            description: "Cancelled, or cancellation requested.",
-            content: {
+            "description": "Cancelled, or cancellation requested.",
+            "content": {
               "application/json": {
-                schema: { $ref: "#/components/schemas/CancelJobResponse" },
-                example: {
-                  schema: "stowage.v1",
-                  command: "jobs.cancel",
-                  generated_at: "2026-04-29T14:21:08Z",
-                  result: {
-                    id: "job_01HZX3JR6T8V0X2Z4B6D8F0H2K",
-                    tenant_id: "ten_01HZX2R6M3QJ4Y8K0C5T7V9B1N",
-                    deployment_id: "dep_01HZX30A2C4E6G8J0L2N4Q6S8U",
-                    kind: "backup",
-                    status: "RUNNING",
-                    phase: "backup",
-                    trigger: "manual",
-                    attempt: 1,
-                    agent_id: "agt_01HZX2W9Q1R3S5T7V9X1Z3B5D7",
-                    backup_id: "bak_01HZX3JT0V2X4Z6B8D0F2H4K6M",
-                    restore_id: null,
-                    sequence: 43,
-                    message: null,
-                    error_message: null,
-                    phases: [
-                      {
-                        name: "backup",
-                        status: "RUNNING",
-                        started_at: "2026-04-29T14:21:10Z",
-                        ended_at: null,
-                        log: "dumping orders\n",
-                        error_log: "",
-                        log_truncated: false,
-                      },
-                    ],
-                    created_at: "2026-04-29T14:21:08Z",
-                    started_at: "2026-04-29T14:21:10Z",
-                    ended_at: null,
-                    execution_time_ms: null,
-                    cancel_requested_at: "2026-04-29T14:22:00Z",
-                  },
+                "schema": {
+                  "$ref": "#/components/schemas/CancelJobResponse"
                 },
-              },
-            },
+                "example": {
+                  "schema": "stowage.v1",
+                  "command": "jobs.cancel",
+                  "generated_at": "2026-04-29T14:21:08Z",
+                  "result": {
+                    "id": "job_01HZX3JR6T8V0X2Z4B6D8F0H2K",
+                    "tenant_id": "ten_01HZX2R6M3QJ4Y8K0C5T7V9B1N",
+                    "deployment_id": "dep_01HZX30A2C4E6G8J0L2N4Q6S8U",
+                    "kind": "backup",
+                    "status": "RUNNING",
+                    "phase": "backup",
+                    "trigger": "manual",
+                    "attempt": 1,
+                    "agent_id": "agt_01HZX2W9Q1R3S5T7V9X1Z3B5D7",
+                    "backup_id": "bak_01HZX3JT0V2X4Z6B8D0F2H4K6M",
+                    "restore_id": null,
+                    "sequence": 43,
+                    "message": null,
+                    "error_message": null,
+                    "phases": [
+                      {
+                        "name": "backup",
+                        "status": "RUNNING",
+                        "started_at": "2026-04-29T14:21:10Z",
+                        "ended_at": null,
+                        "log": "dumping orders\\n",
+                        "error_log": "",
+                        "log_truncated": false
+                      }
+                    ],
+                    "created_at": "2026-04-29T14:21:08Z",
+                    "started_at": "2026-04-29T14:21:10Z",
+                    "ended_at": null,
+                    "execution_time_ms": null,
+                    "cancel_requested_at": "2026-04-29T14:22:00Z"
+                  }
+                }
+              }
+            }
           },
-          "400": { $ref: "#/components/responses/BadRequest" },
-          "401": { $ref: "#/components/responses/Unauthorized" },
-          "403": { $ref: "#/components/responses/Forbidden" },
+          "400": {
+            "$ref": "#/components/responses/BadRequest"
+          },
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          },
+          "403": {
+            "$ref": "#/components/responses/Forbidden"
+          },
           "404": {
-            $ref: "#/components/responses/NotFound",
-            description:
-              "No such resource in the caller's tenant. A resource of another tenant is 404 too, never 403: existence does not leak.",
+            "$ref": "#/components/responses/NotFound",
+            "description": "No such resource in the caller's tenant. A resource of another tenant is 404 too, never 403: existence does not leak."
           },
-          "406": { $ref: "#/components/responses/NotAcceptable" },
+          "406": {
+            "$ref": "#/components/responses/NotAcceptable"
+          },
           "409": {
-            $ref: "#/components/responses/Conflict",
-            description: "The job already finished (SUCCEEDED, FAILED or CANCELLED).",
+            "$ref": "#/components/responses/Conflict",
+            "description": "The job already finished (SUCCEEDED, FAILED or CANCELLED)."
           },
-          "410": { $ref: "#/components/responses/Gone" },
-          "500": { $ref: "#/components/responses/InternalError" },
-          "503": { $ref: "#/components/responses/ServiceUnavailable" },
-        },
-      },
+          "410": {
+            "$ref": "#/components/responses/Gone"
+          },
+          "500": {
+            "$ref": "#/components/responses/InternalError"
+          },
+          "503": {
+            "$ref": "#/components/responses/ServiceUnavailable"
+          }
+        }
+      }
     },
     "/v1/jobs/{job}/events": {
-      get: {
-        tags: ["jobs"],
-        summary: "Stream a job's events",
-        description:
-          "NDJSON, one `StreamEvent` a line, oldest first. Without `follow`: the stored events, then a final `stream_end` frame (or the job's outcome frame if it has finished). With `follow=true`: then live events until the job's outcome frame. A stream that fails ends with the error frame.",
-        operationId: "streamJobEvents",
-        "x-stowage-verb": "backup:read",
-        parameters: [
-          { $ref: "#/components/parameters/JobId" },
-          { $ref: "#/components/parameters/Follow" },
+      "get": {
+        "tags": [
+          "jobs"
         ],
-        responses: {
+        "summary": "Stream a job's events",
+        "description": "NDJSON, one \`StreamEvent\` a line, oldest first. Without \`follow\`: the stored events, then a final \`stream_end\` frame (or the job's outcome frame if it has finished). With \`follow=true\`: then live events until the job's outcome frame. A stream that fails ends with the error frame.",
+        "operationId": "streamJobEvents",
+        "x-stowage-verb": "backup:read",
+        "parameters": [
+          {
+            "$ref": "#/components/parameters/JobId"
+          },
+          {
+            "$ref": "#/components/parameters/Follow"
+          }
+        ],
+        "responses": {
           "200": {
-            description: "The event stream.",
-            content: {
+            "description": "The event stream.",
+            "content": {
               "application/x-ndjson": {
-                schema: { type: "string", format: "binary" },
-                "x-stowage-item-schema": { $ref: "#/components/schemas/StreamEvent" },
-                examples: {
-                  finished: {
-                    summary: "A finished job's events",
-                    value:
-                      '{"schema":"stowage.v1","id":"evt_01HZX3C0A2C4E6G8J0L2N4Q6S8","severity":"info","op":"job_started","subject":{"deployment":"dep_01HZX30A2C4E6G8J0L2N4Q6S8U","job":"job_01HZX3J4L6N8Q0S2U4W6Y8A0C2","backup":"bak_01HZX3B1D3F5H7K9M1P3R5T7V9"},"body":{"agent":"agt_01HZX2W9Q1R3S5T7V9X1Z3B5D7","attempt":1},"at":"2026-04-29T14:00:01Z"}\n{"schema":"stowage.v1","id":"evt_01HZX3E8G0J2L4N6Q8S0U2W4Y6","severity":"info","op":"backup_completed","subject":{"deployment":"dep_01HZX30A2C4E6G8J0L2N4Q6S8U","job":"job_01HZX3J4L6N8Q0S2U4W6Y8A0C2","backup":"bak_01HZX3B1D3F5H7K9M1P3R5T7V9"},"body":{"sequence":42,"stored_bytes":151519260,"duration_ms":133000,"verified":true},"at":"2026-04-29T14:02:14Z","final":true}\n',
-                  },
-                  failed: {
-                    summary: "A stream that failed",
-                    value:
-                      '{"schema":"stowage.v1","id":"evt_01HZX3C0A2C4E6G8J0L2N4Q6S8","severity":"info","op":"job_started","subject":{"deployment":"dep_01HZX30A2C4E6G8J0L2N4Q6S8U","job":"job_01HZX3J4L6N8Q0S2U4W6Y8A0C2","backup":"bak_01HZX3B1D3F5H7K9M1P3R5T7V9"},"body":{"agent":"agt_01HZX2W9Q1R3S5T7V9X1Z3B5D7","attempt":1},"at":"2026-04-29T14:00:01Z"}\n{"schema":"stowage.v1","severity":"error","op":"error","subject":{"deployment":"dep_01HZX30A2C4E6G8J0L2N4Q6S8U","job":"job_01HZX3J4L6N8Q0S2U4W6Y8A0C2"},"body":{"code":"storage.unavailable","message":"The event store became unavailable; the job goes on: follow it at /v1/jobs/job_01HZX3J4L6N8Q0S2U4W6Y8A0C2/events.","suggestion":{"human":"Reconnect to the job\'s event stream.","command":"stowage jobs events job_01HZX3J4L6N8Q0S2U4W6Y8A0C2 --follow"},"request_id":"01HZX3J8Q0W2T6G4Y5B7N9C1DE"},"at":"2026-04-29T14:00:05Z","final":true}\n',
-                  },
+                "schema": {
+                  "type": "string",
+                  "format": "binary"
                 },
-              },
-            },
+                "x-stowage-item-schema": {
+                  "$ref": "#/components/schemas/StreamEvent"
+                },
+                "examples": {
+                  "finished": {
+                    "summary": "A finished job's events",
+                    "value": "{\\"schema\\":\\"stowage.v1\\",\\"id\\":\\"evt_01HZX3C0A2C4E6G8J0L2N4Q6S8\\",\\"severity\\":\\"info\\",\\"op\\":\\"job_started\\",\\"subject\\":{\\"deployment\\":\\"dep_01HZX30A2C4E6G8J0L2N4Q6S8U\\",\\"job\\":\\"job_01HZX3J4L6N8Q0S2U4W6Y8A0C2\\",\\"backup\\":\\"bak_01HZX3B1D3F5H7K9M1P3R5T7V9\\"},\\"body\\":{\\"agent\\":\\"agt_01HZX2W9Q1R3S5T7V9X1Z3B5D7\\",\\"attempt\\":1},\\"at\\":\\"2026-04-29T14:00:01Z\\"}\\n{\\"schema\\":\\"stowage.v1\\",\\"id\\":\\"evt_01HZX3E8G0J2L4N6Q8S0U2W4Y6\\",\\"severity\\":\\"info\\",\\"op\\":\\"backup_completed\\",\\"subject\\":{\\"deployment\\":\\"dep_01HZX30A2C4E6G8J0L2N4Q6S8U\\",\\"job\\":\\"job_01HZX3J4L6N8Q0S2U4W6Y8A0C2\\",\\"backup\\":\\"bak_01HZX3B1D3F5H7K9M1P3R5T7V9\\"},\\"body\\":{\\"sequence\\":42,\\"stored_bytes\\":151519260,\\"duration_ms\\":133000,\\"verified\\":true},\\"at\\":\\"2026-04-29T14:02:14Z\\",\\"final\\":true}\\n"
+                  },
+                  "failed": {
+                    "summary": "A stream that failed",
+                    "value": "{\\"schema\\":\\"stowage.v1\\",\\"id\\":\\"evt_01HZX3C0A2C4E6G8J0L2N4Q6S8\\",\\"severity\\":\\"info\\",\\"op\\":\\"job_started\\",\\"subject\\":{\\"deployment\\":\\"dep_01HZX30A2C4E6G8J0L2N4Q6S8U\\",\\"job\\":\\"job_01HZX3J4L6N8Q0S2U4W6Y8A0C2\\",\\"backup\\":\\"bak_01HZX3B1D3F5H7K9M1P3R5T7V9\\"},\\"body\\":{\\"agent\\":\\"agt_01HZX2W9Q1R3S5T7V9X1Z3B5D7\\",\\"attempt\\":1},\\"at\\":\\"2026-04-29T14:00:01Z\\"}\\n{\\"schema\\":\\"stowage.v1\\",\\"severity\\":\\"error\\",\\"op\\":\\"error\\",\\"subject\\":{\\"deployment\\":\\"dep_01HZX30A2C4E6G8J0L2N4Q6S8U\\",\\"job\\":\\"job_01HZX3J4L6N8Q0S2U4W6Y8A0C2\\"},\\"body\\":{\\"code\\":\\"storage.unavailable\\",\\"message\\":\\"The event store became unavailable; the job goes on: follow it at /v1/jobs/job_01HZX3J4L6N8Q0S2U4W6Y8A0C2/events.\\",\\"suggestion\\":{\\"human\\":\\"Reconnect to the job's event stream.\\",\\"command\\":\\"stowage jobs events job_01HZX3J4L6N8Q0S2U4W6Y8A0C2 --follow\\"},\\"request_id\\":\\"01HZX3J8Q0W2T6G4Y5B7N9C1DE\\"},\\"at\\":\\"2026-04-29T14:00:05Z\\",\\"final\\":true}\\n"
+                  }
+                }
+              }
+            }
           },
-          "400": { $ref: "#/components/responses/BadRequest" },
-          "401": { $ref: "#/components/responses/Unauthorized" },
-          "403": { $ref: "#/components/responses/Forbidden" },
+          "400": {
+            "$ref": "#/components/responses/BadRequest"
+          },
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          },
+          "403": {
+            "$ref": "#/components/responses/Forbidden"
+          },
           "404": {
-            $ref: "#/components/responses/NotFound",
-            description:
-              "No such resource in the caller's tenant. A resource of another tenant is 404 too, never 403: existence does not leak.",
+            "$ref": "#/components/responses/NotFound",
+            "description": "No such resource in the caller's tenant. A resource of another tenant is 404 too, never 403: existence does not leak."
           },
-          "406": { $ref: "#/components/responses/NotAcceptable" },
-          "410": { $ref: "#/components/responses/Gone" },
-          "500": { $ref: "#/components/responses/InternalError" },
-          "503": { $ref: "#/components/responses/ServiceUnavailable" },
-        },
-      },
+          "406": {
+            "$ref": "#/components/responses/NotAcceptable"
+          },
+          "410": {
+            "$ref": "#/components/responses/Gone"
+          },
+          "500": {
+            "$ref": "#/components/responses/InternalError"
+          },
+          "503": {
+            "$ref": "#/components/responses/ServiceUnavailable"
+          }
+        }
+      }
     },
     "/v1/jobs/{job}/logs": {
-      get: {
-        tags: ["jobs"],
-        summary: "Stream a job's logs",
-        description:
-          "NDJSON, one `LogLine` (databacker's `Log`) a line, oldest first. Without `follow`: the stored lines, then a final line (`final: true`). With `follow=true`: then live lines until the job ends. A stream that fails ends with a line carrying `error`.",
-        operationId: "streamJobLogs",
-        "x-stowage-verb": "backup:read",
-        parameters: [
-          { $ref: "#/components/parameters/JobId" },
-          { $ref: "#/components/parameters/Follow" },
+      "get": {
+        "tags": [
+          "jobs"
         ],
-        responses: {
+        "summary": "Stream a job's logs",
+        "description": "NDJSON, one \`LogLine\` (databacker's \`Log\`) a line, oldest first. Without \`follow\`: the stored lines, then a final line (\`final: true\`). With \`follow=true\`: then live lines until the job ends. A stream that fails ends with a line carrying \`error\`.",
+        "operationId": "streamJobLogs",
+        "x-stowage-verb": "backup:read",
+        "parameters": [
+          {
+            "$ref": "#/components/parameters/JobId"
+          },
+          {
+            "$ref": "#/components/parameters/Follow"
+          }
+        ],
+        "responses": {
           "200": {
-            description: "The log stream.",
-            content: {
+            "description": "The log stream.",
+            "content": {
               "application/x-ndjson": {
-                schema: { type: "string", format: "binary" },
-                "x-stowage-item-schema": { $ref: "#/components/schemas/LogLine" },
-                examples: {
-                  finished: {
-                    summary: "A finished job's logs",
-                    value:
-                      '{"run":"job_01HZX3J4L6N8Q0S2U4W6Y8A0C2","timestamp":"2026-04-29T14:00:02Z","level":"info","fields":{"phase":"backup","stream":"stdout"},"message":"dumping orders"}\n{"run":"job_01HZX3J4L6N8Q0S2U4W6Y8A0C2","timestamp":"2026-04-29T14:02:10Z","level":"info","fields":{"phase":"backup","stream":"stdout"},"message":"dumped orders (116 MiB), customers (28 MiB)"}\n{"run":"job_01HZX3J4L6N8Q0S2U4W6Y8A0C2","timestamp":"2026-04-29T14:02:14Z","level":"info","fields":{"status":"SUCCEEDED"},"message":"end of log","final":true}\n',
-                  },
+                "schema": {
+                  "type": "string",
+                  "format": "binary"
                 },
-              },
-            },
+                "x-stowage-item-schema": {
+                  "$ref": "#/components/schemas/LogLine"
+                },
+                "examples": {
+                  "finished": {
+                    "summary": "A finished job's logs",
+                    "value": "{\\"run\\":\\"job_01HZX3J4L6N8Q0S2U4W6Y8A0C2\\",\\"timestamp\\":\\"2026-04-29T14:00:02Z\\",\\"level\\":\\"info\\",\\"fields\\":{\\"phase\\":\\"backup\\",\\"stream\\":\\"stdout\\"},\\"message\\":\\"dumping orders\\"}\\n{\\"run\\":\\"job_01HZX3J4L6N8Q0S2U4W6Y8A0C2\\",\\"timestamp\\":\\"2026-04-29T14:02:10Z\\",\\"level\\":\\"info\\",\\"fields\\":{\\"phase\\":\\"backup\\",\\"stream\\":\\"stdout\\"},\\"message\\":\\"dumped orders (116 MiB), customers (28 MiB)\\"}\\n{\\"run\\":\\"job_01HZX3J4L6N8Q0S2U4W6Y8A0C2\\",\\"timestamp\\":\\"2026-04-29T14:02:14Z\\",\\"level\\":\\"info\\",\\"fields\\":{\\"status\\":\\"SUCCEEDED\\"},\\"message\\":\\"end of log\\",\\"final\\":true}\\n"
+                  }
+                }
+              }
+            }
           },
-          "400": { $ref: "#/components/responses/BadRequest" },
-          "401": { $ref: "#/components/responses/Unauthorized" },
-          "403": { $ref: "#/components/responses/Forbidden" },
+          "400": {
+            "$ref": "#/components/responses/BadRequest"
+          },
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          },
+          "403": {
+            "$ref": "#/components/responses/Forbidden"
+          },
           "404": {
-            $ref: "#/components/responses/NotFound",
-            description:
-              "No such resource in the caller's tenant. A resource of another tenant is 404 too, never 403: existence does not leak.",
+            "$ref": "#/components/responses/NotFound",
+            "description": "No such resource in the caller's tenant. A resource of another tenant is 404 too, never 403: existence does not leak."
           },
-          "406": { $ref: "#/components/responses/NotAcceptable" },
-          "410": { $ref: "#/components/responses/Gone" },
-          "500": { $ref: "#/components/responses/InternalError" },
-          "503": { $ref: "#/components/responses/ServiceUnavailable" },
-        },
-      },
+          "406": {
+            "$ref": "#/components/responses/NotAcceptable"
+          },
+          "410": {
+            "$ref": "#/components/responses/Gone"
+          },
+          "500": {
+            "$ref": "#/components/responses/InternalError"
+          },
+          "503": {
+            "$ref": "#/components/responses/ServiceUnavailable"
+          }
+        }
+      }
     },
     "/v1/events": {
-      get: {
-        tags: ["events"],
-        summary: "List or stream events",
-        description:
-          "Events of the caller's tenant, oldest first, from `since` (default: 24 hours ago), filtered by deployment and op (`skipped` shows schedule slots the scheduler did not run). `application/json` (the default): an enveloped page (`limit`, `marker`). `application/x-ndjson`: a stream of the stored events then, with `follow=true`, live ones; it ends with a `stream_end` frame (without `follow`, or when the server shuts down) or the error frame. `follow=true` with `application/json` is 400.",
-        operationId: "listEvents",
-        "x-stowage-verb": "backup:read",
-        "x-stowage-media": { default: "application/json" },
-        parameters: [
-          { $ref: "#/components/parameters/Limit" },
-          { $ref: "#/components/parameters/Marker" },
-          { $ref: "#/components/parameters/Since" },
-          { $ref: "#/components/parameters/DeploymentFilter" },
-          {
-            name: "op",
-            in: "query",
-            description: "Only events with this `op`.",
-            schema: { type: "string", pattern: "^[a-z][a-z0-9_.]*$" },
-          },
-          { $ref: "#/components/parameters/Follow" },
+      "get": {
+        "tags": [
+          "events"
         ],
-        responses: {
+        "summary": "List or stream events",
+        "description": "Events of the caller's tenant, oldest first, from \`since\` (default: 24 hours ago), filtered by deployment and op (\`skipped\` shows schedule slots the scheduler did not run). \`application/json\` (the default): an enveloped page (\`limit\`, \`marker\`). \`application/x-ndjson\`: a stream of the stored events then, with \`follow=true\`, live ones; it ends with a \`stream_end\` frame (without \`follow\`, or when the server shuts down) or the error frame. \`follow=true\` with \`application/json\` is 400.",
+        "operationId": "listEvents",
+        "x-stowage-verb": "backup:read",
+        "x-stowage-media": {
+          "default": "application/json"
+        },
+        "parameters": [
+          {
+            "$ref": "#/components/parameters/Limit"
+          },
+          {
+            "$ref": "#/components/parameters/Marker"
+          },
+          {
+            "$ref": "#/components/parameters/Since"
+          },
+          {
+            "$ref": "#/components/parameters/DeploymentFilter"
+          },
+          {
+            "name": "op",
+            "in": "query",
+            "description": "Only events with this \`op\`.",
+            "schema": {
+              "type": "string",
+              "pattern": "^[a-z][a-z0-9_.]*$"
+            }
+          },
+          {
+            "$ref": "#/components/parameters/Follow"
+          }
+        ],
+        "responses": {
           "200": {
-            description: "A page of events (JSON), or the event stream (NDJSON).",
-            headers: { Link: { $ref: "#/components/headers/Link" } },
-            content: {
+            "description": "A page of events (JSON), or the event stream (NDJSON).",
+            "headers": {
+              "Link": {
+                "$ref": "#/components/headers/Link"
+              }
+            },
+            "content": {
               "application/json": {
-                schema: { $ref: "#/components/schemas/ListEventsResponse" },
-                example: {
-                  schema: "stowage.v1",
-                  command: "events.list",
-                  generated_at: "2026-04-29T14:21:08Z",
-                  result: {
-                    items: [
-                      {
-                        schema: "stowage.v1",
-                        id: "evt_01HZX3E9H1K3M5P7R9T1V3X5Z7",
-                        severity: "warning",
-                        op: "skipped",
-                        subject: { deployment: "dep_01HZX30F6H8K0M2P4R6T8V0X2Z" },
-                        body: {
-                          reason: "a job of this deployment is still queued",
-                          slot: "2026-04-29T02:30:00Z",
-                        },
-                        at: "2026-04-29T02:30:00Z",
-                      },
-                      {
-                        schema: "stowage.v1",
-                        id: "evt_01HZX3E8G0J2L4N6Q8S0U2W4Y6",
-                        severity: "info",
-                        op: "backup_completed",
-                        subject: {
-                          deployment: "dep_01HZX30A2C4E6G8J0L2N4Q6S8U",
-                          job: "job_01HZX3J4L6N8Q0S2U4W6Y8A0C2",
-                          backup: "bak_01HZX3B1D3F5H7K9M1P3R5T7V9",
-                        },
-                        body: {
-                          sequence: 42,
-                          stored_bytes: 151519260,
-                          duration_ms: 133000,
-                          verified: true,
-                        },
-                        at: "2026-04-29T14:02:14Z",
-                      },
-                    ],
-                    next_marker: null,
-                  },
+                "schema": {
+                  "$ref": "#/components/schemas/ListEventsResponse"
                 },
+                "example": {
+                  "schema": "stowage.v1",
+                  "command": "events.list",
+                  "generated_at": "2026-04-29T14:21:08Z",
+                  "result": {
+                    "items": [
+                      {
+                        "schema": "stowage.v1",
+                        "id": "evt_01HZX3E9H1K3M5P7R9T1V3X5Z7",
+                        "severity": "warning",
+                        "op": "skipped",
+                        "subject": {
+                          "deployment": "dep_01HZX30F6H8K0M2P4R6T8V0X2Z"
+                        },
+                        "body": {
+                          "reason": "a job of this deployment is still queued",
+                          "slot": "2026-04-29T02:30:00Z"
+                        },
+                        "at": "2026-04-29T02:30:00Z"
+                      },
+                      {
+                        "schema": "stowage.v1",
+                        "id": "evt_01HZX3E8G0J2L4N6Q8S0U2W4Y6",
+                        "severity": "info",
+                        "op": "backup_completed",
+                        "subject": {
+                          "deployment": "dep_01HZX30A2C4E6G8J0L2N4Q6S8U",
+                          "job": "job_01HZX3J4L6N8Q0S2U4W6Y8A0C2",
+                          "backup": "bak_01HZX3B1D3F5H7K9M1P3R5T7V9"
+                        },
+                        "body": {
+                          "sequence": 42,
+                          "stored_bytes": 151519260,
+                          "duration_ms": 133000,
+                          "verified": true
+                        },
+                        "at": "2026-04-29T14:02:14Z"
+                      }
+                    ],
+                    "next_marker": null
+                  }
+                }
               },
               "application/x-ndjson": {
-                schema: { type: "string", format: "binary" },
-                "x-stowage-item-schema": { $ref: "#/components/schemas/StreamEvent" },
-                examples: {
-                  replay: {
-                    summary: "Stored events, without follow",
-                    value:
-                      '{"schema":"stowage.v1","id":"evt_01HZX3E9H1K3M5P7R9T1V3X5Z7","severity":"warning","op":"skipped","subject":{"deployment":"dep_01HZX30F6H8K0M2P4R6T8V0X2Z"},"body":{"reason":"a job of this deployment is still queued","slot":"2026-04-29T02:30:00Z"},"at":"2026-04-29T02:30:00Z"}\n{"schema":"stowage.v1","id":"evt_01HZX3E8G0J2L4N6Q8S0U2W4Y6","severity":"info","op":"backup_completed","subject":{"deployment":"dep_01HZX30A2C4E6G8J0L2N4Q6S8U","job":"job_01HZX3J4L6N8Q0S2U4W6Y8A0C2","backup":"bak_01HZX3B1D3F5H7K9M1P3R5T7V9"},"body":{"sequence":42,"stored_bytes":151519260,"duration_ms":133000,"verified":true},"at":"2026-04-29T14:02:14Z"}\n{"schema":"stowage.v1","severity":"info","op":"stream_end","subject":{},"body":{"events":2},"at":"2026-04-29T14:21:08Z","final":true}\n',
-                  },
+                "schema": {
+                  "type": "string",
+                  "format": "binary"
                 },
-              },
-            },
+                "x-stowage-item-schema": {
+                  "$ref": "#/components/schemas/StreamEvent"
+                },
+                "examples": {
+                  "replay": {
+                    "summary": "Stored events, without follow",
+                    "value": "{\\"schema\\":\\"stowage.v1\\",\\"id\\":\\"evt_01HZX3E9H1K3M5P7R9T1V3X5Z7\\",\\"severity\\":\\"warning\\",\\"op\\":\\"skipped\\",\\"subject\\":{\\"deployment\\":\\"dep_01HZX30F6H8K0M2P4R6T8V0X2Z\\"},\\"body\\":{\\"reason\\":\\"a job of this deployment is still queued\\",\\"slot\\":\\"2026-04-29T02:30:00Z\\"},\\"at\\":\\"2026-04-29T02:30:00Z\\"}\\n{\\"schema\\":\\"stowage.v1\\",\\"id\\":\\"evt_01HZX3E8G0J2L4N6Q8S0U2W4Y6\\",\\"severity\\":\\"info\\",\\"op\\":\\"backup_completed\\",\\"subject\\":{\\"deployment\\":\\"dep_01HZX30A2C4E6G8J0L2N4Q6S8U\\",\\"job\\":\\"job_01HZX3J4L6N8Q0S2U4W6Y8A0C2\\",\\"backup\\":\\"bak_01HZX3B1D3F5H7K9M1P3R5T7V9\\"},\\"body\\":{\\"sequence\\":42,\\"stored_bytes\\":151519260,\\"duration_ms\\":133000,\\"verified\\":true},\\"at\\":\\"2026-04-29T14:02:14Z\\"}\\n{\\"schema\\":\\"stowage.v1\\",\\"severity\\":\\"info\\",\\"op\\":\\"stream_end\\",\\"subject\\":{},\\"body\\":{\\"events\\":2},\\"at\\":\\"2026-04-29T14:21:08Z\\",\\"final\\":true}\\n"
+                  }
+                }
+              }
+            }
           },
-          "400": { $ref: "#/components/responses/BadRequest" },
-          "401": { $ref: "#/components/responses/Unauthorized" },
-          "403": { $ref: "#/components/responses/Forbidden" },
-          "406": { $ref: "#/components/responses/NotAcceptable" },
-          "410": { $ref: "#/components/responses/Gone" },
-          "500": { $ref: "#/components/responses/InternalError" },
-          "503": { $ref: "#/components/responses/ServiceUnavailable" },
-        },
-      },
+          "400": {
+            "$ref": "#/components/responses/BadRequest"
+          },
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          },
+          "403": {
+            "$ref": "#/components/responses/Forbidden"
+          },
+          "406": {
+            "$ref": "#/components/responses/NotAcceptable"
+          },
+          "410": {
+            "$ref": "#/components/responses/Gone"
+          },
+          "500": {
+            "$ref": "#/components/responses/InternalError"
+          },
+          "503": {
+            "$ref": "#/components/responses/ServiceUnavailable"
+          }
+        }
+      }
     },
     "/v1/audit": {
-      get: {
-        tags: ["audit"],
-        summary: "List audit entries",
-        description:
-          "The append-only audit log of the caller's tenant, newest first: every mutation, who made it, what it touched, and the hash chain. Never a secret.",
-        operationId: "listAuditEntries",
-        "x-stowage-verb": "audit:read",
-        parameters: [
-          { $ref: "#/components/parameters/Limit" },
-          { $ref: "#/components/parameters/Marker" },
-          { $ref: "#/components/parameters/Since" },
-          {
-            name: "until",
-            in: "query",
-            description: "Only entries before this time.",
-            schema: { type: "string", format: "date-time" },
-          },
-          {
-            name: "action",
-            in: "query",
-            description: "Only entries of this action (`deployments.update`).",
-            schema: { type: "string", pattern: "^[a-z_]+(\\.[a-z_]+)+$" },
-          },
-          { $ref: "#/components/parameters/DeploymentFilter" },
+      "get": {
+        "tags": [
+          "audit"
         ],
-        responses: {
-          "200": {
-            description: "A page of audit entries.",
-            headers: { Link: { $ref: "#/components/headers/Link" } },
-            content: {
-              "application/json": {
-                schema: { $ref: "#/components/schemas/ListAuditEntriesResponse" },
-                example: {
-                  schema: "stowage.v1",
-                  command: "audit.list",
-                  generated_at: "2026-04-29T14:21:08Z",
-                  result: {
-                    items: [
-                      {
-                        id: "aud_01HZX3A6C8E0G2J4L6N8Q0S2U4",
-                        sequence: 1042,
-                        at: "2026-04-29T14:20:55Z",
-                        tenant_id: "ten_01HZX2R6M3QJ4Y8K0C5T7V9B1N",
-                        actor: {
-                          type: "token",
-                          id: "tok_01HZX2T4D8F0G2H4J6K8M0N2P4",
-                          name: "ci-backups",
-                        },
-                        action: "backups.take",
-                        subject: {
-                          deployment: "dep_01HZX30A2C4E6G8J0L2N4Q6S8U",
-                          job: "job_01HZX3JR6T8V0X2Z4B6D8F0H2K",
-                        },
-                        details: { sequence: 43 },
-                        request_id: "01HZX3J8Q0W2T6G4Y5B7N9C1DE",
-                        prev_hash:
-                          "7c1e3a5b7d9f1b3d5f7a9c1e3b5d7f9a1c3e5b7d9f1a3c5e7b9d1f3a5c7e9b1d",
-                        hash: "e5b7d9f1a3c5e7b9d1f3a5c7e9b1d3f5a7c9e1b3d5f7a9c1e3b5d7f9a1c3e5b7",
-                      },
-                      {
-                        id: "aud_01HZX3A1B3D5F7H9K1M3P5R7T9",
-                        sequence: 1041,
-                        at: "2026-04-29T14:05:12Z",
-                        tenant_id: "ten_01HZX2R6M3QJ4Y8K0C5T7V9B1N",
-                        actor: {
-                          type: "agent",
-                          id: "agt_01HZX2W9Q1R3S5T7V9X1Z3B5D7",
-                          name: "orders-db-1",
-                        },
-                        action: "agents.enroll",
-                        subject: {
-                          agent: "agt_01HZX2W9Q1R3S5T7V9X1Z3B5D7",
-                          enrollment: "enr_01HZX2V7B3C5D7E9F1G3H5J7K9",
-                        },
-                        details: {},
-                        request_id: "01HZX2ZQ4S6U8W0Y2A4C6E8G0J",
-                        prev_hash:
-                          "2b4d6f8a0c2e4b6d8f0a2c4e6b8d0f2a4c6e8b0d2f4a6c8e0b2d4f6a8c0e2b4d",
-                        hash: "7c1e3a5b7d9f1b3d5f7a9c1e3b5d7f9a1c3e5b7d9f1a3c5e7b9d1f3a5c7e9b1d",
-                      },
-                    ],
-                    next_marker: "eyJrIjoiZGVwXzAxSFpYMzBBMkMiLCJ2IjoxfQ",
-                  },
-                },
-              },
-            },
+        "summary": "List audit entries",
+        "description": "The append-only audit log of the caller's tenant, newest first: every mutation, who made it, what it touched, and the hash chain. Never a secret.",
+        "operationId": "listAuditEntries",
+        "x-stowage-verb": "audit:read",
+        "parameters": [
+          {
+            "$ref": "#/components/parameters/Limit"
           },
-          "400": { $ref: "#/components/responses/BadRequest" },
-          "401": { $ref: "#/components/responses/Unauthorized" },
-          "403": { $ref: "#/components/responses/Forbidden" },
-          "406": { $ref: "#/components/responses/NotAcceptable" },
-          "410": { $ref: "#/components/responses/Gone" },
-          "500": { $ref: "#/components/responses/InternalError" },
-          "503": { $ref: "#/components/responses/ServiceUnavailable" },
-        },
-      },
+          {
+            "$ref": "#/components/parameters/Marker"
+          },
+          {
+            "$ref": "#/components/parameters/Since"
+          },
+          {
+            "name": "until",
+            "in": "query",
+            "description": "Only entries before this time.",
+            "schema": {
+              "type": "string",
+              "format": "date-time"
+            }
+          },
+          {
+            "name": "action",
+            "in": "query",
+            "description": "Only entries of this action (\`deployments.update\`).",
+            "schema": {
+              "type": "string",
+              "pattern": "^[a-z_]+(\\\\.[a-z_]+)+$"
+            }
+          },
+          {
+            "$ref": "#/components/parameters/DeploymentFilter"
+          }
+        ],
+        "responses": {
+          "200": {
+            "description": "A page of audit entries.",
+            "headers": {
+              "Link": {
+                "$ref": "#/components/headers/Link"
+              }
+            },
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/ListAuditEntriesResponse"
+                },
+                "example": {
+                  "schema": "stowage.v1",
+                  "command": "audit.list",
+                  "generated_at": "2026-04-29T14:21:08Z",
+                  "result": {
+                    "items": [
+                      {
+                        "id": "aud_01HZX3A6C8E0G2J4L6N8Q0S2U4",
+                        "sequence": 1042,
+                        "at": "2026-04-29T14:20:55Z",
+                        "tenant_id": "ten_01HZX2R6M3QJ4Y8K0C5T7V9B1N",
+                        "actor": {
+                          "type": "token",
+                          "id": "tok_01HZX2T4D8F0G2H4J6K8M0N2P4",
+                          "name": "ci-backups"
+                        },
+                        "action": "backups.take",
+                        "subject": {
+                          "deployment": "dep_01HZX30A2C4E6G8J0L2N4Q6S8U",
+                          "job": "job_01HZX3JR6T8V0X2Z4B6D8F0H2K"
+                        },
+                        "details": {
+                          "sequence": 43
+                        },
+                        "request_id": "01HZX3J8Q0W2T6G4Y5B7N9C1DE",
+                        "prev_hash": "7c1e3a5b7d9f1b3d5f7a9c1e3b5d7f9a1c3e5b7d9f1a3c5e7b9d1f3a5c7e9b1d",
+                        "hash": "e5b7d9f1a3c5e7b9d1f3a5c7e9b1d3f5a7c9e1b3d5f7a9c1e3b5d7f9a1c3e5b7"
+                      },
+                      {
+                        "id": "aud_01HZX3A1B3D5F7H9K1M3P5R7T9",
+                        "sequence": 1041,
+                        "at": "2026-04-29T14:05:12Z",
+                        "tenant_id": "ten_01HZX2R6M3QJ4Y8K0C5T7V9B1N",
+                        "actor": {
+                          "type": "agent",
+                          "id": "agt_01HZX2W9Q1R3S5T7V9X1Z3B5D7",
+                          "name": "orders-db-1"
+                        },
+                        "action": "agents.enroll",
+                        "subject": {
+                          "agent": "agt_01HZX2W9Q1R3S5T7V9X1Z3B5D7",
+                          "enrollment": "enr_01HZX2V7B3C5D7E9F1G3H5J7K9"
+                        },
+                        "details": {},
+                        "request_id": "01HZX2ZQ4S6U8W0Y2A4C6E8G0J",
+                        "prev_hash": "2b4d6f8a0c2e4b6d8f0a2c4e6b8d0f2a4c6e8b0d2f4a6c8e0b2d4f6a8c0e2b4d",
+                        "hash": "7c1e3a5b7d9f1b3d5f7a9c1e3b5d7f9a1c3e5b7d9f1a3c5e7b9d1f3a5c7e9b1d"
+                      }
+                    ],
+                    "next_marker": "eyJrIjoiZGVwXzAxSFpYMzBBMkMiLCJ2IjoxfQ"
+                  }
+                }
+              }
+            }
+          },
+          "400": {
+            "$ref": "#/components/responses/BadRequest"
+          },
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          },
+          "403": {
+            "$ref": "#/components/responses/Forbidden"
+          },
+          "406": {
+            "$ref": "#/components/responses/NotAcceptable"
+          },
+          "410": {
+            "$ref": "#/components/responses/Gone"
+          },
+          "500": {
+            "$ref": "#/components/responses/InternalError"
+          },
+          "503": {
+            "$ref": "#/components/responses/ServiceUnavailable"
+          }
+        }
+      }
     },
     "/v1/audit/verify-chain": {
-      post: {
-        tags: ["audit"],
-        summary: "Verify the audit hash chain",
-        description:
-          "Walks the chain (each entry's hash covers the previous entry's hash, SHA-256) and answers `ok`, or the first broken entry. A broken chain is still a 200 (the check ran); the CLI exits 9 on it.",
-        operationId: "verifyAuditChain",
+      "post": {
+        "tags": [
+          "audit"
+        ],
+        "summary": "Verify the audit hash chain",
+        "description": "Walks the chain (each entry's hash covers the previous entry's hash, SHA-256) and answers \`ok\`, or the first broken entry. A broken chain is still a 200 (the check ran); the CLI exits 9 on it.",
+        "operationId": "verifyAuditChain",
         "x-stowage-verb": "audit:read",
-        responses: {
+        "responses": {
           "200": {
-            description: "The verification.",
-            content: {
+            "description": "The verification.",
+            "content": {
               "application/json": {
-                schema: { $ref: "#/components/schemas/VerifyAuditChainResponse" },
-                examples: {
-                  intact: {
-                    summary: "An intact chain",
-                    value: {
-                      schema: "stowage.v1",
-                      command: "audit.verify_chain",
-                      generated_at: "2026-04-29T14:21:08Z",
-                      result: {
-                        ok: true,
-                        checked: 1042,
-                        head: {
-                          entry_id: "aud_01HZX3A6C8E0G2J4L6N8Q0S2U4",
-                          sequence: 1042,
-                          hash: "e5b7d9f1a3c5e7b9d1f3a5c7e9b1d3f5a7c9e1b3d5f7a9c1e3b5d7f9a1c3e5b7",
-                        },
-                        first_broken: null,
-                      },
-                    },
-                  },
-                  broken: {
-                    summary: "A row was altered",
-                    value: {
-                      schema: "stowage.v1",
-                      command: "audit.verify_chain",
-                      generated_at: "2026-04-29T14:21:08Z",
-                      result: {
-                        ok: false,
-                        checked: 1042,
-                        head: {
-                          entry_id: "aud_01HZX3A6C8E0G2J4L6N8Q0S2U4",
-                          sequence: 1042,
-                          hash: "e5b7d9f1a3c5e7b9d1f3a5c7e9b1d3f5a7c9e1b3d5f7a9c1e3b5d7f9a1c3e5b7",
-                        },
-                        first_broken: {
-                          entry_id: "aud_01HZX3A1B3D5F7H9K1M3P5R7T9",
-                          sequence: 1041,
-                          reason: "hash_mismatch",
-                          expected:
-                            "7c1e3a5b7d9f1b3d5f7a9c1e3b5d7f9a1c3e5b7d9f1a3c5e7b9d1f3a5c7e9b1d",
-                          actual:
-                            "0f3a5c7e9b1d3f5a7c9e1b3d5f7a9c1e3b5d7f9a1c3e5b7d9f1a3c5e7b9d1f3a",
-                        },
-                      },
-                    },
-                  },
+                "schema": {
+                  "$ref": "#/components/schemas/VerifyAuditChainResponse"
                 },
-              },
-            },
+                "examples": {
+                  "intact": {
+                    "summary": "An intact chain",
+                    "value": {
+                      "schema": "stowage.v1",
+                      "command": "audit.verify_chain",
+                      "generated_at": "2026-04-29T14:21:08Z",
+                      "result": {
+                        "ok": true,
+                        "checked": 1042,
+                        "head": {
+                          "entry_id": "aud_01HZX3A6C8E0G2J4L6N8Q0S2U4",
+                          "sequence": 1042,
+                          "hash": "e5b7d9f1a3c5e7b9d1f3a5c7e9b1d3f5a7c9e1b3d5f7a9c1e3b5d7f9a1c3e5b7"
+                        },
+                        "first_broken": null
+                      }
+                    }
+                  },
+                  "broken": {
+                    "summary": "A row was altered",
+                    "value": {
+                      "schema": "stowage.v1",
+                      "command": "audit.verify_chain",
+                      "generated_at": "2026-04-29T14:21:08Z",
+                      "result": {
+                        "ok": false,
+                        "checked": 1042,
+                        "head": {
+                          "entry_id": "aud_01HZX3A6C8E0G2J4L6N8Q0S2U4",
+                          "sequence": 1042,
+                          "hash": "e5b7d9f1a3c5e7b9d1f3a5c7e9b1d3f5a7c9e1b3d5f7a9c1e3b5d7f9a1c3e5b7"
+                        },
+                        "first_broken": {
+                          "entry_id": "aud_01HZX3A1B3D5F7H9K1M3P5R7T9",
+                          "sequence": 1041,
+                          "reason": "hash_mismatch",
+                          "expected": "7c1e3a5b7d9f1b3d5f7a9c1e3b5d7f9a1c3e5b7d9f1a3c5e7b9d1f3a5c7e9b1d",
+                          "actual": "0f3a5c7e9b1d3f5a7c9e1b3d5f7a9c1e3b5d7f9a1c3e5b7d9f1a3c5e7b9d1f3a"
+                        }
+                      }
+                    }
+                  }
+                }
+              }
+            }
           },
-          "401": { $ref: "#/components/responses/Unauthorized" },
-          "403": { $ref: "#/components/responses/Forbidden" },
-          "406": { $ref: "#/components/responses/NotAcceptable" },
-          "410": { $ref: "#/components/responses/Gone" },
-          "500": { $ref: "#/components/responses/InternalError" },
-          "503": { $ref: "#/components/responses/ServiceUnavailable" },
-        },
-      },
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          },
+          "403": {
+            "$ref": "#/components/responses/Forbidden"
+          },
+          "406": {
+            "$ref": "#/components/responses/NotAcceptable"
+          },
+          "410": {
+            "$ref": "#/components/responses/Gone"
+          },
+          "500": {
+            "$ref": "#/components/responses/InternalError"
+          },
+          "503": {
+            "$ref": "#/components/responses/ServiceUnavailable"
+          }
+        }
+      }
     },
     "/v1/doctor": {
-      get: {
-        tags: ["doctor"],
-        summary: "Check every deployment's health",
-        description:
-          "Per deployment: the age of the last good backup against its schedule, the agent's last contact, consecutive failures, and a problem with a suggestion for each thing wrong.",
-        operationId: "getDoctorReport",
+      "get": {
+        "tags": [
+          "doctor"
+        ],
+        "summary": "Check every deployment's health",
+        "description": "Per deployment: the age of the last good backup against its schedule, the agent's last contact, consecutive failures, and a problem with a suggestion for each thing wrong.",
+        "operationId": "getDoctorReport",
         "x-stowage-verb": "backup:read",
-        parameters: [{ $ref: "#/components/parameters/DeploymentFilter" }],
-        responses: {
+        "parameters": [
+          {
+            "$ref": "#/components/parameters/DeploymentFilter"
+          }
+        ],
+        "responses": {
           "200": {
-            description: "The report.",
-            content: {
+            "description": "The report.",
+            "content": {
               "application/json": {
-                schema: { $ref: "#/components/schemas/GetDoctorReportResponse" },
-                example: {
-                  schema: "stowage.v1",
-                  command: "doctor.report",
-                  generated_at: "2026-04-29T14:21:08Z",
-                  result: {
-                    ok: false,
-                    summary: { deployments: 2, ok: 1, warning: 0, critical: 1 },
-                    deployments: [
-                      {
-                        deployment_id: "dep_01HZX30A2C4E6G8J0L2N4Q6S8U",
-                        name: "orders-db",
-                        status: "ok",
-                        last_good_backup: {
-                          backup_id: "bak_01HZX3B1D3F5H7K9M1P3R5T7V9",
-                          completed_at: "2026-04-29T14:02:14Z",
-                          age_seconds: 1134,
-                        },
-                        expected_interval_seconds: 3600,
-                        agent: {
-                          agent_id: "agt_01HZX2W9Q1R3S5T7V9X1Z3B5D7",
-                          last_seen_at: "2026-04-29T14:21:01Z",
-                          last_seen_age_seconds: 7,
-                          online: true,
-                        },
-                        consecutive_failures: 0,
-                        problems: [],
-                      },
-                      {
-                        deployment_id: "dep_01HZX30F6H8K0M2P4R6T8V0X2Z",
-                        name: "billing-pg",
-                        status: "critical",
-                        last_good_backup: {
-                          backup_id: "bak_01HZT4B1D3F5H7K9M1P3R5T7V9",
-                          completed_at: "2026-04-26T02:41:07Z",
-                          age_seconds: 301801,
-                        },
-                        expected_interval_seconds: 86400,
-                        agent: null,
-                        consecutive_failures: 3,
-                        problems: [
-                          {
-                            code: "backup.overdue",
-                            severity: "critical",
-                            message:
-                              "The last good backup is 3 days old; the schedule expects one a day.",
-                            suggestion: {
-                              human: "Look at the failed jobs, fix the cause, then take a backup.",
-                              command: "stowage backups take billing-pg --follow",
-                            },
-                          },
-                          {
-                            code: "jobs.failing",
-                            severity: "critical",
-                            message:
-                              "The last 3 jobs failed: connection refused by https://pg-agent.internal:8000.",
-                            suggestion: {
-                              human: "Check that the script agent is running and reachable.",
-                              command: "stowage jobs list --deployment billing-pg --state FAILED",
-                            },
-                          },
-                        ],
-                      },
-                    ],
-                  },
+                "schema": {
+                  "$ref": "#/components/schemas/GetDoctorReportResponse"
                 },
-              },
-            },
+                "example": {
+                  "schema": "stowage.v1",
+                  "command": "doctor.report",
+                  "generated_at": "2026-04-29T14:21:08Z",
+                  "result": {
+                    "ok": false,
+                    "summary": {
+                      "deployments": 2,
+                      "ok": 1,
+                      "warning": 0,
+                      "critical": 1
+                    },
+                    "deployments": [
+                      {
+                        "deployment_id": "dep_01HZX30A2C4E6G8J0L2N4Q6S8U",
+                        "name": "orders-db",
+                        "status": "ok",
+                        "last_good_backup": {
+                          "backup_id": "bak_01HZX3B1D3F5H7K9M1P3R5T7V9",
+                          "completed_at": "2026-04-29T14:02:14Z",
+                          "age_seconds": 1134
+                        },
+                        "expected_interval_seconds": 3600,
+                        "agent": {
+                          "agent_id": "agt_01HZX2W9Q1R3S5T7V9X1Z3B5D7",
+                          "last_seen_at": "2026-04-29T14:21:01Z",
+                          "last_seen_age_seconds": 7,
+                          "online": true
+                        },
+                        "consecutive_failures": 0,
+                        "problems": []
+                      },
+                      {
+                        "deployment_id": "dep_01HZX30F6H8K0M2P4R6T8V0X2Z",
+                        "name": "billing-pg",
+                        "status": "critical",
+                        "last_good_backup": {
+                          "backup_id": "bak_01HZT4B1D3F5H7K9M1P3R5T7V9",
+                          "completed_at": "2026-04-26T02:41:07Z",
+                          "age_seconds": 301801
+                        },
+                        "expected_interval_seconds": 86400,
+                        "agent": null,
+                        "consecutive_failures": 3,
+                        "problems": [
+                          {
+                            "code": "backup.overdue",
+                            "severity": "critical",
+                            "message": "The last good backup is 3 days old; the schedule expects one a day.",
+                            "suggestion": {
+                              "human": "Look at the failed jobs, fix the cause, then take a backup.",
+                              "command": "stowage backups take billing-pg --follow"
+                            }
+                          },
+                          {
+                            "code": "jobs.failing",
+                            "severity": "critical",
+                            "message": "The last 3 jobs failed: connection refused by https://pg-agent.internal:8000.",
+                            "suggestion": {
+                              "human": "Check that the script agent is running and reachable.",
+                              "command": "stowage jobs list --deployment billing-pg --state FAILED"
+                            }
+                          }
+                        ]
+                      }
+                    ]
+                  }
+                }
+              }
+            }
           },
-          "400": { $ref: "#/components/responses/BadRequest" },
-          "401": { $ref: "#/components/responses/Unauthorized" },
-          "403": { $ref: "#/components/responses/Forbidden" },
-          "406": { $ref: "#/components/responses/NotAcceptable" },
-          "410": { $ref: "#/components/responses/Gone" },
-          "500": { $ref: "#/components/responses/InternalError" },
-          "503": { $ref: "#/components/responses/ServiceUnavailable" },
-        },
-      },
-    },
+          "400": {
+            "$ref": "#/components/responses/BadRequest"
+          },
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          },
+          "403": {
+            "$ref": "#/components/responses/Forbidden"
+          },
+          "406": {
+            "$ref": "#/components/responses/NotAcceptable"
+          },
+          "410": {
+            "$ref": "#/components/responses/Gone"
+          },
+          "500": {
+            "$ref": "#/components/responses/InternalError"
+          },
+          "503": {
+            "$ref": "#/components/responses/ServiceUnavailable"
+          }
+        }
+      }
+    }
   },
-  components: {
-    securitySchemes: {
-      bearer: {
-        type: "http",
-        scheme: "bearer",
-        bearerFormat: "opaque",
-        description:
-          "An operator token from `createToken` (or the admin token written at first start). Bound to a tenant and a set of verbs; revocation takes effect at once.",
-      },
+  "components": {
+    "securitySchemes": {
+      "bearer": {
+        "type": "http",
+        "scheme": "bearer",
+        "bearerFormat": "opaque",
+        "description": "An operator token from \`createToken\` (or the admin token written at first start). Bound to a tenant and a set of verbs; revocation takes effect at once."
+      }
     },
-    parameters: {
-      Limit: {
-        name: "limit",
-        in: "query",
-        description: "Page size.",
-        schema: { type: "integer", minimum: 1, maximum: 1000, default: 50 },
+    "parameters": {
+      "Limit": {
+        "name": "limit",
+        "in": "query",
+        "description": "Page size.",
+        "schema": {
+          "type": "integer",
+          "minimum": 1,
+          "maximum": 1000,
+          "default": 50
+        }
       },
-      Marker: {
-        name: "marker",
-        in: "query",
-        description: "The opaque `next_marker` of the previous page; absent for the first page.",
-        schema: { type: "string", minLength: 1, maxLength: 1000 },
+      "Marker": {
+        "name": "marker",
+        "in": "query",
+        "description": "The opaque \`next_marker\` of the previous page; absent for the first page.",
+        "schema": {
+          "type": "string",
+          "minLength": 1,
+          "maxLength": 1000
+        }
       },
-      IdempotencyKey: {
-        name: "Idempotency-Key",
-        in: "header",
-        description:
-          "Makes a retried create count once: the same key with the same body, within 24 hours and from the same principal, replays the first answer (secrets included); with another body it is 409.",
-        schema: { type: "string", minLength: 1, maxLength: 255 },
+      "IdempotencyKey": {
+        "name": "Idempotency-Key",
+        "in": "header",
+        "description": "Makes a retried create count once: the same key with the same body, within 24 hours and from the same principal, replays the first answer (secrets included); with another body it is 409.",
+        "schema": {
+          "type": "string",
+          "minLength": 1,
+          "maxLength": 255
+        }
       },
-      Follow: {
-        name: "follow",
-        in: "query",
-        description: "Keep the NDJSON stream open and send live frames as they happen.",
-        schema: { type: "boolean", default: false },
+      "Follow": {
+        "name": "follow",
+        "in": "query",
+        "description": "Keep the NDJSON stream open and send live frames as they happen.",
+        "schema": {
+          "type": "boolean",
+          "default": false
+        }
       },
-      Since: {
-        name: "since",
-        in: "query",
-        description: "Only entries at or after this time (RFC 3339).",
-        schema: { type: "string", format: "date-time" },
+      "Since": {
+        "name": "since",
+        "in": "query",
+        "description": "Only entries at or after this time (RFC 3339).",
+        "schema": {
+          "type": "string",
+          "format": "date-time"
+        }
       },
-      DeploymentFilter: {
-        name: "deployment",
-        in: "query",
-        description: "Only those of this deployment (its id or name).",
-        schema: { type: "string", minLength: 1 },
+      "DeploymentFilter": {
+        "name": "deployment",
+        "in": "query",
+        "description": "Only those of this deployment (its id or name).",
+        "schema": {
+          "type": "string",
+          "minLength": 1
+        }
       },
-      KindFilter: {
-        name: "kind",
-        in: "query",
-        description: "Only deployments of this kind.",
-        schema: { $ref: "#/components/schemas/DeploymentKind" },
+      "KindFilter": {
+        "name": "kind",
+        "in": "query",
+        "description": "Only deployments of this kind.",
+        "schema": {
+          "$ref": "#/components/schemas/DeploymentKind"
+        }
       },
-      TenantId: {
-        name: "tenant",
-        in: "path",
-        required: true,
-        description: "The tenant's id (opaque).",
-        schema: { type: "string", minLength: 1, maxLength: 200 },
+      "TenantId": {
+        "name": "tenant",
+        "in": "path",
+        "required": true,
+        "description": "The tenant's id (opaque).",
+        "schema": {
+          "type": "string",
+          "minLength": 1,
+          "maxLength": 200
+        }
       },
-      TokenId: {
-        name: "token",
-        in: "path",
-        required: true,
-        description: "The token's id (opaque).",
-        schema: { type: "string", minLength: 1, maxLength: 200 },
+      "TokenId": {
+        "name": "token",
+        "in": "path",
+        "required": true,
+        "description": "The token's id (opaque).",
+        "schema": {
+          "type": "string",
+          "minLength": 1,
+          "maxLength": 200
+        }
       },
-      EnrollmentId: {
-        name: "enrollment",
-        in: "path",
-        required: true,
-        description: "The enrollment's id (opaque).",
-        schema: { type: "string", minLength: 1, maxLength: 200 },
+      "EnrollmentId": {
+        "name": "enrollment",
+        "in": "path",
+        "required": true,
+        "description": "The enrollment's id (opaque).",
+        "schema": {
+          "type": "string",
+          "minLength": 1,
+          "maxLength": 200
+        }
       },
-      AgentId: {
-        name: "agent",
-        in: "path",
-        required: true,
-        description: "The agent's id (opaque).",
-        schema: { type: "string", minLength: 1, maxLength: 200 },
+      "AgentId": {
+        "name": "agent",
+        "in": "path",
+        "required": true,
+        "description": "The agent's id (opaque).",
+        "schema": {
+          "type": "string",
+          "minLength": 1,
+          "maxLength": 200
+        }
       },
-      TargetId: {
-        name: "target",
-        in: "path",
-        required: true,
-        description: "The target's id (opaque).",
-        schema: { type: "string", minLength: 1, maxLength: 200 },
+      "TargetId": {
+        "name": "target",
+        "in": "path",
+        "required": true,
+        "description": "The target's id (opaque).",
+        "schema": {
+          "type": "string",
+          "minLength": 1,
+          "maxLength": 200
+        }
       },
-      DeploymentId: {
-        name: "deployment",
-        in: "path",
-        required: true,
-        description: "The deployment's id, or its name (unique per tenant; an id is tried first).",
-        schema: { type: "string", minLength: 1, maxLength: 200 },
+      "DeploymentId": {
+        "name": "deployment",
+        "in": "path",
+        "required": true,
+        "description": "The deployment's id, or its name (unique per tenant; an id is tried first).",
+        "schema": {
+          "type": "string",
+          "minLength": 1,
+          "maxLength": 200
+        }
       },
-      BackupId: {
-        name: "backup",
-        in: "path",
-        required: true,
-        description: "The backup's id (opaque).",
-        schema: { type: "string", minLength: 1, maxLength: 200 },
+      "BackupId": {
+        "name": "backup",
+        "in": "path",
+        "required": true,
+        "description": "The backup's id (opaque).",
+        "schema": {
+          "type": "string",
+          "minLength": 1,
+          "maxLength": 200
+        }
       },
-      RestoreId: {
-        name: "restore",
-        in: "path",
-        required: true,
-        description: "The restore's id (opaque).",
-        schema: { type: "string", minLength: 1, maxLength: 200 },
+      "RestoreId": {
+        "name": "restore",
+        "in": "path",
+        "required": true,
+        "description": "The restore's id (opaque).",
+        "schema": {
+          "type": "string",
+          "minLength": 1,
+          "maxLength": 200
+        }
       },
-      JobId: {
-        name: "job",
-        in: "path",
-        required: true,
-        description: "The job's id (opaque).",
-        schema: { type: "string", minLength: 1, maxLength: 200 },
-      },
+      "JobId": {
+        "name": "job",
+        "in": "path",
+        "required": true,
+        "description": "The job's id (opaque).",
+        "schema": {
+          "type": "string",
+          "minLength": 1,
+          "maxLength": 200
+        }
+      }
     },
-    headers: {
-      Link: {
-        description:
-          'RFC 8288 link to the next page, `<...>; rel="next"`; absent on the last page.',
-        schema: { type: "string" },
-        example:
-          '</v1/deployments?limit=50&marker=eyJrIjoiZGVwXzAxSFpYMzBBMkMiLCJ2IjoxfQ>; rel="next"',
+    "headers": {
+      "Link": {
+        "description": "RFC 8288 link to the next page, \`<...>; rel=\\"next\\"\`; absent on the last page.",
+        "schema": {
+          "type": "string"
+        },
+        "example": "</v1/deployments?limit=50&marker=eyJrIjoiZGVwXzAxSFpYMzBBMkMiLCJ2IjoxfQ>; rel=\\"next\\""
       },
-      Location: {
-        description:
-          "The URL of the created resource (201), or of the job or restore to poll (202).",
-        schema: { type: "string" },
-        example: "/v1/jobs/job_01HZX3JR6T8V0X2Z4B6D8F0H2K",
+      "Location": {
+        "description": "The URL of the created resource (201), or of the job or restore to poll (202).",
+        "schema": {
+          "type": "string"
+        },
+        "example": "/v1/jobs/job_01HZX3JR6T8V0X2Z4B6D8F0H2K"
       },
-      CacheControlNoStore: {
-        description: "`no-store`: the answer carries a secret shown once.",
-        schema: { type: "string", const: "no-store" },
+      "CacheControlNoStore": {
+        "description": "\`no-store\`: the answer carries a secret shown once.",
+        "schema": {
+          "type": "string",
+          "const": "no-store"
+        }
       },
-      RetryAfter: {
-        description: "Seconds to wait before retrying.",
-        schema: { type: "integer", minimum: 0 },
-        example: 5,
-      },
+      "RetryAfter": {
+        "description": "Seconds to wait before retrying.",
+        "schema": {
+          "type": "integer",
+          "minimum": 0
+        },
+        "example": 5
+      }
     },
-    schemas: {
-      ErrorEnvelope: {
-        type: "object",
-        description: "The body of every 4xx and 5xx answer of a stowage API.",
-        required: ["schema", "error"],
-        properties: {
-          schema: { type: "string", const: "stowage.v1" },
-          error: { $ref: "#/components/schemas/Error" },
-        },
+    "schemas": {
+      "ErrorEnvelope": {
+        "type": "object",
+        "description": "The body of every 4xx and 5xx answer of a stowage API.",
+        "required": [
+          "schema",
+          "error"
+        ],
+        "properties": {
+          "schema": {
+            "type": "string",
+            "const": "stowage.v1"
+          },
+          "error": {
+            "$ref": "#/components/schemas/Error"
+          }
+        }
       },
-      SuccessEnvelope: {
-        type: "object",
-        description:
-          "The wrapper of every JSON success answer under `/v1` (except JSON Home): the same shape the CLI prints with `-o json`. Per-operation response schemas compose it with `allOf` and fix `command` and `result`. Errors use the error envelope (`ErrorEnvelope`) instead.",
-        required: ["schema", "command", "generated_at", "result"],
-        properties: {
-          schema: { type: "string", const: "stowage.v1", description: "The wire schema version." },
-          command: {
-            type: "string",
-            description: "What was done, as `<resource>.<action>`, e.g. `backups.list`.",
-            pattern: "^[a-z_]+(\\.[a-z_]+)+$",
+      "SuccessEnvelope": {
+        "type": "object",
+        "description": "The wrapper of every JSON success answer under \`/v1\` (except JSON Home): the same shape the CLI prints with \`-o json\`. Per-operation response schemas compose it with \`allOf\` and fix \`command\` and \`result\`. Errors use the error envelope (\`ErrorEnvelope\`) instead.",
+        "required": [
+          "schema",
+          "command",
+          "generated_at",
+          "result"
+        ],
+        "properties": {
+          "schema": {
+            "type": "string",
+            "const": "stowage.v1",
+            "description": "The wire schema version."
           },
-          generated_at: {
-            type: "string",
-            format: "date-time",
-            description: "When the server produced the answer (RFC 3339, UTC).",
+          "command": {
+            "type": "string",
+            "description": "What was done, as \`<resource>.<action>\`, e.g. \`backups.list\`.",
+            "pattern": "^[a-z_]+(\\\\.[a-z_]+)+$"
           },
-          result: {
-            type: "object",
-            additionalProperties: true,
-            description: "The operation's result.",
+          "generated_at": {
+            "type": "string",
+            "format": "date-time",
+            "description": "When the server produced the answer (RFC 3339, UTC)."
           },
-        },
+          "result": {
+            "type": "object",
+            "additionalProperties": true,
+            "description": "The operation's result."
+          }
+        }
       },
-      ApiVersionList: {
-        type: "object",
-        description:
-          "The API versions this server serves (`GET /`, answered with 300 Multiple Choices).",
-        required: ["versions"],
-        properties: {
-          versions: {
-            type: "array",
-            minItems: 1,
-            items: { $ref: "#/components/schemas/ApiVersion" },
-          },
-        },
+      "ApiVersionList": {
+        "type": "object",
+        "description": "The API versions this server serves (\`GET /\`, answered with 300 Multiple Choices).",
+        "required": [
+          "versions"
+        ],
+        "properties": {
+          "versions": {
+            "type": "array",
+            "minItems": 1,
+            "items": {
+              "$ref": "#/components/schemas/ApiVersion"
+            }
+          }
+        }
       },
-      ApiVersion: {
-        type: "object",
-        required: ["id", "status", "updated", "links"],
-        properties: {
-          id: { type: "string", description: "The version's path segment.", examples: ["v1"] },
-          status: { type: "string", enum: ["CURRENT", "SUPPORTED", "DEPRECATED"] },
-          updated: {
-            type: "string",
-            format: "date-time",
-            description: "When this version last changed.",
+      "ApiVersion": {
+        "type": "object",
+        "required": [
+          "id",
+          "status",
+          "updated",
+          "links"
+        ],
+        "properties": {
+          "id": {
+            "type": "string",
+            "description": "The version's path segment.",
+            "examples": [
+              "v1"
+            ]
           },
-          links: {
-            type: "array",
-            items: {
-              type: "object",
-              required: ["rel", "href"],
-              properties: {
-                rel: {
-                  type: "string",
-                  description:
-                    "`self` for the version's root, `describedby` for its OpenAPI document.",
+          "status": {
+            "type": "string",
+            "enum": [
+              "CURRENT",
+              "SUPPORTED",
+              "DEPRECATED"
+            ]
+          },
+          "updated": {
+            "type": "string",
+            "format": "date-time",
+            "description": "When this version last changed."
+          },
+          "links": {
+            "type": "array",
+            "items": {
+              "type": "object",
+              "required": [
+                "rel",
+                "href"
+              ],
+              "properties": {
+                "rel": {
+                  "type": "string",
+                  "description": "\`self\` for the version's root, \`describedby\` for its OpenAPI document."
                 },
-                href: { type: "string", description: "A path on this server." },
-                type: { type: "string", description: "The media type at `href`." },
-              },
-            },
-          },
-        },
-      },
-      JsonHome: {
-        type: "object",
-        description:
-          "A JSON Home document (draft-nottingham-json-home), as Freezer serves at `/v1`: every resource of the API with its URL (template), variables and hints.",
-        required: ["resources"],
-        properties: {
-          api: {
-            type: "object",
-            properties: {
-              title: { type: "string" },
-              links: {
-                type: "object",
-                additionalProperties: true,
-                properties: {
-                  describedBy: { type: "string", description: "The OpenAPI document." },
+                "href": {
+                  "type": "string",
+                  "description": "A path on this server."
                 },
-              },
-            },
-          },
-          resources: {
-            type: "object",
-            description: "Resources by link relation (`urn:stowage:rel:<name>`).",
-            additionalProperties: { $ref: "#/components/schemas/JsonHomeResource" },
-          },
-        },
+                "type": {
+                  "type": "string",
+                  "description": "The media type at \`href\`."
+                }
+              }
+            }
+          }
+        }
       },
-      JsonHomeResource: {
-        type: "object",
-        properties: {
-          href: { type: "string", description: "The resource's URL, when it has no variables." },
-          "href-template": { type: "string", description: "An RFC 6570 URI template." },
+      "JsonHome": {
+        "type": "object",
+        "description": "A JSON Home document (draft-nottingham-json-home), as Freezer serves at \`/v1\`: every resource of the API with its URL (template), variables and hints.",
+        "required": [
+          "resources"
+        ],
+        "properties": {
+          "api": {
+            "type": "object",
+            "properties": {
+              "title": {
+                "type": "string"
+              },
+              "links": {
+                "type": "object",
+                "additionalProperties": true,
+                "properties": {
+                  "describedBy": {
+                    "type": "string",
+                    "description": "The OpenAPI document."
+                  }
+                }
+              }
+            }
+          },
+          "resources": {
+            "type": "object",
+            "description": "Resources by link relation (\`urn:stowage:rel:<name>\`).",
+            "additionalProperties": {
+              "$ref": "#/components/schemas/JsonHomeResource"
+            }
+          }
+        }
+      },
+      "JsonHomeResource": {
+        "type": "object",
+        "properties": {
+          "href": {
+            "type": "string",
+            "description": "The resource's URL, when it has no variables."
+          },
+          "href-template": {
+            "type": "string",
+            "description": "An RFC 6570 URI template."
+          },
           "href-vars": {
-            type: "object",
-            description: "The template's variables, each named by a URI describing it.",
-            additionalProperties: { type: "string" },
+            "type": "object",
+            "description": "The template's variables, each named by a URI describing it.",
+            "additionalProperties": {
+              "type": "string"
+            }
           },
-          hints: {
-            type: "object",
-            additionalProperties: true,
-            properties: {
-              allow: {
-                type: "array",
-                items: { type: "string", enum: ["GET", "POST", "PATCH", "DELETE"] },
+          "hints": {
+            "type": "object",
+            "additionalProperties": true,
+            "properties": {
+              "allow": {
+                "type": "array",
+                "items": {
+                  "type": "string",
+                  "enum": [
+                    "GET",
+                    "POST",
+                    "PATCH",
+                    "DELETE"
+                  ]
+                }
               },
-              formats: {
-                type: "object",
-                description: "The media types served, as keys.",
-                additionalProperties: { type: "object", additionalProperties: true },
+              "formats": {
+                "type": "object",
+                "description": "The media types served, as keys.",
+                "additionalProperties": {
+                  "type": "object",
+                  "additionalProperties": true
+                }
               },
-              "accept-post": { type: "array", items: { type: "string" } },
-              "accept-patch": { type: "array", items: { type: "string" } },
-            },
-          },
-        },
-      },
-      Health: {
-        type: "object",
-        description: "Liveness: the process answers. Says nothing about the store.",
-        required: ["status"],
-        properties: { status: { type: "string", const: "ok" } },
-      },
-      Readiness: {
-        type: "object",
-        description:
-          "Readiness: the store is writable, the signing key is loaded, the scheduler runs. When a check fails the answer is 503 `storage.unavailable` with one `details` entry per failed check (`path: /checks/<name>`).",
-        required: ["status", "checks"],
-        properties: {
-          status: { type: "string", const: "ready" },
-          checks: {
-            type: "array",
-            items: {
-              type: "object",
-              required: ["name", "ok"],
-              properties: {
-                name: { type: "string", enum: ["store", "signing_key", "scheduler"] },
-                ok: { type: "boolean" },
-                message: { type: "string" },
+              "accept-post": {
+                "type": "array",
+                "items": {
+                  "type": "string"
+                }
               },
-            },
-          },
-        },
+              "accept-patch": {
+                "type": "array",
+                "items": {
+                  "type": "string"
+                }
+              }
+            }
+          }
+        }
       },
-      VersionInfo: {
-        type: "object",
-        required: ["version", "api_version", "spec_sha256"],
-        properties: {
-          version: { type: "string", description: "The controller's release (semver)." },
-          api_version: { type: "string", const: "v1" },
-          commit: { type: ["string", "null"], description: "The source commit, when known." },
-          built_at: {
-            type: ["string", "null"],
-            format: "date-time",
-            description: "When the build was made, when known.",
-          },
-          spec_sha256: {
-            type: "string",
-            pattern: "^[0-9a-f]{64}$",
-            description:
-              "SHA-256 of the canonical bundled control spec this server was generated from.",
-          },
-        },
+      "Health": {
+        "type": "object",
+        "description": "Liveness: the process answers. Says nothing about the store.",
+        "required": [
+          "status"
+        ],
+        "properties": {
+          "status": {
+            "type": "string",
+            "const": "ok"
+          }
+        }
       },
-      Tenant: {
-        type: "object",
-        description:
-          "An isolation boundary: every other resource and every token belongs to one tenant.",
-        required: ["id", "name", "description", "created_at", "updated_at"],
-        properties: {
-          id: { type: "string", description: "The tenant's id (opaque).", minLength: 1 },
-          name: {
-            type: "string",
-            description: "Unique across the server.",
-            pattern: "^[a-z0-9][a-z0-9._-]{0,62}$",
+      "Readiness": {
+        "type": "object",
+        "description": "Readiness: the store is writable, the signing key is loaded, the scheduler runs. When a check fails the answer is 503 \`storage.unavailable\` with one \`details\` entry per failed check (\`path: /checks/<name>\`).",
+        "required": [
+          "status",
+          "checks"
+        ],
+        "properties": {
+          "status": {
+            "type": "string",
+            "const": "ready"
           },
-          description: { type: ["string", "null"], maxLength: 500 },
-          created_at: { type: "string", format: "date-time" },
-          updated_at: { type: "string", format: "date-time" },
-        },
+          "checks": {
+            "type": "array",
+            "items": {
+              "type": "object",
+              "required": [
+                "name",
+                "ok"
+              ],
+              "properties": {
+                "name": {
+                  "type": "string",
+                  "enum": [
+                    "store",
+                    "signing_key",
+                    "scheduler"
+                  ]
+                },
+                "ok": {
+                  "type": "boolean"
+                },
+                "message": {
+                  "type": "string"
+                }
+              }
+            }
+          }
+        }
       },
-      TenantCreate: {
-        type: "object",
-        required: ["name"],
-        properties: {
-          name: {
-            type: "string",
-            pattern: "^[a-z0-9][a-z0-9._-]{0,62}$",
-            description: "Unique across the server.",
+      "VersionInfo": {
+        "type": "object",
+        "required": [
+          "version",
+          "api_version",
+          "spec_sha256"
+        ],
+        "properties": {
+          "version": {
+            "type": "string",
+            "description": "The controller's release (semver)."
           },
-          description: { type: "string", maxLength: 500 },
-        },
-      },
-      TenantPage: {
-        type: "object",
-        description:
-          'One page of tenants, ordered by name. Pass `next_marker` as `marker` to get the next page; `null` on the last page. The same link is in the `Link: <...>; rel="next"` header.',
-        required: ["items", "next_marker"],
-        properties: {
-          items: { type: "array", items: { $ref: "#/components/schemas/Tenant" } },
-          next_marker: {
-            type: ["string", "null"],
-            description: "The opaque marker of the next page, or `null` on the last page.",
+          "api_version": {
+            "type": "string",
+            "const": "v1"
           },
-        },
+          "commit": {
+            "type": [
+              "string",
+              "null"
+            ],
+            "description": "The source commit, when known."
+          },
+          "built_at": {
+            "type": [
+              "string",
+              "null"
+            ],
+            "format": "date-time",
+            "description": "When the build was made, when known."
+          },
+          "spec_sha256": {
+            "type": "string",
+            "pattern": "^[0-9a-f]{64}$",
+            "description": "SHA-256 of the canonical bundled control spec this server was generated from."
+          }
+        }
       },
-      Verb: {
-        type: "string",
-        description:
-          "An RBAC verb. `admin:*` grants every verb, including tenant administration. A token's verbs hold within its tenant only.",
-        enum: [
+      "Tenant": {
+        "type": "object",
+        "description": "An isolation boundary: every other resource and every token belongs to one tenant.",
+        "required": [
+          "id",
+          "name",
+          "description",
+          "created_at",
+          "updated_at"
+        ],
+        "properties": {
+          "id": {
+            "type": "string",
+            "description": "The tenant's id (opaque).",
+            "minLength": 1
+          },
+          "name": {
+            "type": "string",
+            "description": "Unique across the server.",
+            "pattern": "^[a-z0-9][a-z0-9._-]{0,62}$"
+          },
+          "description": {
+            "type": [
+              "string",
+              "null"
+            ],
+            "maxLength": 500
+          },
+          "created_at": {
+            "type": "string",
+            "format": "date-time"
+          },
+          "updated_at": {
+            "type": "string",
+            "format": "date-time"
+          }
+        }
+      },
+      "TenantCreate": {
+        "type": "object",
+        "required": [
+          "name"
+        ],
+        "properties": {
+          "name": {
+            "type": "string",
+            "pattern": "^[a-z0-9][a-z0-9._-]{0,62}$",
+            "description": "Unique across the server."
+          },
+          "description": {
+            "type": "string",
+            "maxLength": 500
+          }
+        }
+      },
+      "TenantPage": {
+        "type": "object",
+        "description": "One page of tenants, ordered by name. Pass \`next_marker\` as \`marker\` to get the next page; \`null\` on the last page. The same link is in the \`Link: <...>; rel=\\"next\\"\` header.",
+        "required": [
+          "items",
+          "next_marker"
+        ],
+        "properties": {
+          "items": {
+            "type": "array",
+            "items": {
+              "$ref": "#/components/schemas/Tenant"
+            }
+          },
+          "next_marker": {
+            "type": [
+              "string",
+              "null"
+            ],
+            "description": "The opaque marker of the next page, or \`null\` on the last page."
+          }
+        }
+      },
+      "Verb": {
+        "type": "string",
+        "description": "An RBAC verb. \`admin:*\` grants every verb, including tenant administration. A token's verbs hold within its tenant only.",
+        "enum": [
           "backup:create",
           "backup:read",
           "backup:delete",
@@ -4208,14 +5904,13 @@ export const document: Record<string, unknown> = {
           "agent:manage",
           "token:manage",
           "audit:read",
-          "admin:*",
-        ],
+          "admin:*"
+        ]
       },
-      Token: {
-        type: "object",
-        description:
-          "An operator bearer token. The secret is random, stored only as a hash, and shown once, in the answer to `createToken`; no other answer, log line, event or audit entry carries it.",
-        required: [
+      "Token": {
+        "type": "object",
+        "description": "An operator bearer token. The secret is random, stored only as a hash, and shown once, in the answer to \`createToken\`; no other answer, log line, event or audit entry carries it.",
+        "required": [
           "id",
           "tenant_id",
           "name",
@@ -4225,87 +5920,151 @@ export const document: Record<string, unknown> = {
           "created_at",
           "expires_at",
           "last_used_at",
-          "revoked_at",
+          "revoked_at"
         ],
-        properties: {
-          id: { type: "string", description: "The token's id (opaque).", minLength: 1 },
-          tenant_id: { type: "string", description: "The tenant's id (opaque).", minLength: 1 },
-          name: { type: "string", maxLength: 100 },
-          verbs: { type: "array", minItems: 1, items: { $ref: "#/components/schemas/Verb" } },
-          prefix: {
-            type: "string",
-            description:
-              "The first characters of the secret, to recognise a token; never enough to use it.",
+        "properties": {
+          "id": {
+            "type": "string",
+            "description": "The token's id (opaque).",
+            "minLength": 1
           },
-          state: { type: "string", enum: ["active", "expired", "revoked"] },
-          created_at: { type: "string", format: "date-time" },
-          expires_at: {
-            type: ["string", "null"],
-            format: "date-time",
-            description: "`null`: the token does not expire.",
+          "tenant_id": {
+            "type": "string",
+            "description": "The tenant's id (opaque).",
+            "minLength": 1
           },
-          last_used_at: { type: ["string", "null"], format: "date-time" },
-          revoked_at: { type: ["string", "null"], format: "date-time" },
-        },
+          "name": {
+            "type": "string",
+            "maxLength": 100
+          },
+          "verbs": {
+            "type": "array",
+            "minItems": 1,
+            "items": {
+              "$ref": "#/components/schemas/Verb"
+            }
+          },
+          "prefix": {
+            "type": "string",
+            "description": "The first characters of the secret, to recognise a token; never enough to use it."
+          },
+          "state": {
+            "type": "string",
+            "enum": [
+              "active",
+              "expired",
+              "revoked"
+            ]
+          },
+          "created_at": {
+            "type": "string",
+            "format": "date-time"
+          },
+          "expires_at": {
+            "type": [
+              "string",
+              "null"
+            ],
+            "format": "date-time",
+            "description": "\`null\`: the token does not expire."
+          },
+          "last_used_at": {
+            "type": [
+              "string",
+              "null"
+            ],
+            "format": "date-time"
+          },
+          "revoked_at": {
+            "type": [
+              "string",
+              "null"
+            ],
+            "format": "date-time"
+          }
+        }
       },
-      TokenCreate: {
-        type: "object",
-        required: ["name", "verbs"],
-        properties: {
-          name: { type: "string", minLength: 1, maxLength: 100 },
-          verbs: {
-            type: "array",
-            minItems: 1,
-            description: "A token cannot grant a verb its creator lacks (403 `authz.denied`).",
-            items: { $ref: "#/components/schemas/Verb" },
+      "TokenCreate": {
+        "type": "object",
+        "required": [
+          "name",
+          "verbs"
+        ],
+        "properties": {
+          "name": {
+            "type": "string",
+            "minLength": 1,
+            "maxLength": 100
           },
-          tenant_id: {
-            type: "string",
-            description:
-              "The tenant the token acts in; defaults to the caller's. Another tenant needs `admin:*`.",
+          "verbs": {
+            "type": "array",
+            "minItems": 1,
+            "description": "A token cannot grant a verb its creator lacks (403 \`authz.denied\`).",
+            "items": {
+              "$ref": "#/components/schemas/Verb"
+            }
           },
-          expires_at: {
-            type: ["string", "null"],
-            format: "date-time",
-            description: "When the token stops working; absent or `null`: never.",
+          "tenant_id": {
+            "type": "string",
+            "description": "The tenant the token acts in; defaults to the caller's. Another tenant needs \`admin:*\`."
           },
-        },
+          "expires_at": {
+            "type": [
+              "string",
+              "null"
+            ],
+            "format": "date-time",
+            "description": "When the token stops working; absent or \`null\`: never."
+          }
+        }
       },
-      TokenWithSecret: {
-        description: "A token as created: the only answer that carries its secret.",
-        allOf: [
-          { $ref: "#/components/schemas/Token" },
+      "TokenWithSecret": {
+        "description": "A token as created: the only answer that carries its secret.",
+        "allOf": [
           {
-            type: "object",
-            required: ["secret"],
-            properties: {
-              secret: {
-                type: "string",
-                description:
-                  "The bearer secret (`Authorization: Bearer <secret>`). Shown once: store it now.",
-              },
-            },
+            "$ref": "#/components/schemas/Token"
           },
+          {
+            "type": "object",
+            "required": [
+              "secret"
+            ],
+            "properties": {
+              "secret": {
+                "type": "string",
+                "description": "The bearer secret (\`Authorization: Bearer <secret>\`). Shown once: store it now."
+              }
+            }
+          }
+        ]
+      },
+      "TokenPage": {
+        "type": "object",
+        "description": "One page of tokens (without secrets), newest first. Pass \`next_marker\` as \`marker\` to get the next page; \`null\` on the last page. The same link is in the \`Link: <...>; rel=\\"next\\"\` header.",
+        "required": [
+          "items",
+          "next_marker"
         ],
-      },
-      TokenPage: {
-        type: "object",
-        description:
-          'One page of tokens (without secrets), newest first. Pass `next_marker` as `marker` to get the next page; `null` on the last page. The same link is in the `Link: <...>; rel="next"` header.',
-        required: ["items", "next_marker"],
-        properties: {
-          items: { type: "array", items: { $ref: "#/components/schemas/Token" } },
-          next_marker: {
-            type: ["string", "null"],
-            description: "The opaque marker of the next page, or `null` on the last page.",
+        "properties": {
+          "items": {
+            "type": "array",
+            "items": {
+              "$ref": "#/components/schemas/Token"
+            }
           },
-        },
+          "next_marker": {
+            "type": [
+              "string",
+              "null"
+            ],
+            "description": "The opaque marker of the next page, or \`null\` on the last page."
+          }
+        }
       },
-      Enrollment: {
-        type: "object",
-        description:
-          "A one-time enrollment token with a TTL: an agent posts it with its public key to `POST /engines/enroll` (agent API) and becomes an agent of this tenant.",
-        required: [
+      "Enrollment": {
+        "type": "object",
+        "description": "A one-time enrollment token with a TTL: an agent posts it with its public key to \`POST /engines/enroll\` (agent API) and becomes an agent of this tenant.",
+        "required": [
           "id",
           "tenant_id",
           "description",
@@ -4314,71 +6073,138 @@ export const document: Record<string, unknown> = {
           "created_at",
           "expires_at",
           "used_at",
-          "agent_id",
+          "agent_id"
         ],
-        properties: {
-          id: { type: "string", description: "The enrollment's id (opaque).", minLength: 1 },
-          tenant_id: { type: "string", description: "The tenant's id (opaque).", minLength: 1 },
-          description: { type: ["string", "null"], maxLength: 500 },
-          agent_name: {
-            type: ["string", "null"],
-            description: "The name the enrolled agent gets; defaults to its hostname.",
+        "properties": {
+          "id": {
+            "type": "string",
+            "description": "The enrollment's id (opaque).",
+            "minLength": 1
           },
-          state: { type: "string", enum: ["pending", "used", "expired", "revoked"] },
-          created_at: { type: "string", format: "date-time" },
-          expires_at: { type: "string", format: "date-time" },
-          used_at: { type: ["string", "null"], format: "date-time" },
-          agent_id: { type: ["string", "null"], description: "The agent that used it." },
-        },
-      },
-      EnrollmentCreate: {
-        type: "object",
-        properties: {
-          ttl_seconds: {
-            type: "integer",
-            minimum: 60,
-            maximum: 604800,
-            default: 3600,
-            description: "How long the token is usable.",
+          "tenant_id": {
+            "type": "string",
+            "description": "The tenant's id (opaque).",
+            "minLength": 1
           },
-          description: { type: "string", maxLength: 500 },
-          agent_name: { type: "string", pattern: "^[a-z0-9][a-z0-9._-]{0,62}$" },
-        },
+          "description": {
+            "type": [
+              "string",
+              "null"
+            ],
+            "maxLength": 500
+          },
+          "agent_name": {
+            "type": [
+              "string",
+              "null"
+            ],
+            "description": "The name the enrolled agent gets; defaults to its hostname."
+          },
+          "state": {
+            "type": "string",
+            "enum": [
+              "pending",
+              "used",
+              "expired",
+              "revoked"
+            ]
+          },
+          "created_at": {
+            "type": "string",
+            "format": "date-time"
+          },
+          "expires_at": {
+            "type": "string",
+            "format": "date-time"
+          },
+          "used_at": {
+            "type": [
+              "string",
+              "null"
+            ],
+            "format": "date-time"
+          },
+          "agent_id": {
+            "type": [
+              "string",
+              "null"
+            ],
+            "description": "The agent that used it."
+          }
+        }
       },
-      EnrollmentWithToken: {
-        description: "An enrollment as created: the only answer that carries its token.",
-        allOf: [
-          { $ref: "#/components/schemas/Enrollment" },
+      "EnrollmentCreate": {
+        "type": "object",
+        "properties": {
+          "ttl_seconds": {
+            "type": "integer",
+            "minimum": 60,
+            "maximum": 604800,
+            "default": 3600,
+            "description": "How long the token is usable."
+          },
+          "description": {
+            "type": "string",
+            "maxLength": 500
+          },
+          "agent_name": {
+            "type": "string",
+            "pattern": "^[a-z0-9][a-z0-9._-]{0,62}$"
+          }
+        }
+      },
+      "EnrollmentWithToken": {
+        "description": "An enrollment as created: the only answer that carries its token.",
+        "allOf": [
           {
-            type: "object",
-            required: ["token", "enroll_url"],
-            properties: {
-              token: { type: "string", description: "The one-time enrollment secret. Shown once." },
-              enroll_url: {
-                type: "string",
-                format: "uri",
-                description: "Where the agent posts it (agent API).",
+            "$ref": "#/components/schemas/Enrollment"
+          },
+          {
+            "type": "object",
+            "required": [
+              "token",
+              "enroll_url"
+            ],
+            "properties": {
+              "token": {
+                "type": "string",
+                "description": "The one-time enrollment secret. Shown once."
               },
-            },
-          },
+              "enroll_url": {
+                "type": "string",
+                "format": "uri",
+                "description": "Where the agent posts it (agent API)."
+              }
+            }
+          }
+        ]
+      },
+      "EnrollmentPage": {
+        "type": "object",
+        "description": "One page of enrollments (without tokens), newest first. Pass \`next_marker\` as \`marker\` to get the next page; \`null\` on the last page. The same link is in the \`Link: <...>; rel=\\"next\\"\` header.",
+        "required": [
+          "items",
+          "next_marker"
         ],
-      },
-      EnrollmentPage: {
-        type: "object",
-        description:
-          'One page of enrollments (without tokens), newest first. Pass `next_marker` as `marker` to get the next page; `null` on the last page. The same link is in the `Link: <...>; rel="next"` header.',
-        required: ["items", "next_marker"],
-        properties: {
-          items: { type: "array", items: { $ref: "#/components/schemas/Enrollment" } },
-          next_marker: {
-            type: ["string", "null"],
-            description: "The opaque marker of the next page, or `null` on the last page.",
+        "properties": {
+          "items": {
+            "type": "array",
+            "items": {
+              "$ref": "#/components/schemas/Enrollment"
+            }
           },
-        },
+          "next_marker": {
+            "type": [
+              "string",
+              "null"
+            ],
+            "description": "The opaque marker of the next page, or \`null\` on the last page."
+          }
+        }
       },
-      Agent: {
-        type: "object",
-        required: [
+      "Agent": {
+        "type": "object",
+        "required": [
           "id",
           "tenant_id",
           "name",
@@ -4392,140 +6218,241 @@ export const document: Record<string, unknown> = {
           "enrolled_at",
           "last_seen_at",
           "in_flight_jobs",
-          "revoked_at",
+          "revoked_at"
         ],
-        properties: {
-          id: { type: "string", description: "The agent's id (opaque).", minLength: 1 },
-          tenant_id: { type: "string", description: "The tenant's id (opaque).", minLength: 1 },
-          name: { type: "string" },
-          hostname: { type: ["string", "null"] },
-          version: {
-            type: ["string", "null"],
-            description: "The agent software and version it last reported.",
+        "properties": {
+          "id": {
+            "type": "string",
+            "description": "The agent's id (opaque).",
+            "minLength": 1
           },
-          state: { type: "string", enum: ["active", "revoked"] },
-          auth_method: {
-            type: "string",
-            enum: ["jwt", "mtls", "none"],
-            description:
-              "How it last authenticated: `jwt` (OAuth2 client credentials with a JWT assertion), `mtls` (client certificate, as mysql-backup), `none` (never yet).",
+          "tenant_id": {
+            "type": "string",
+            "description": "The tenant's id (opaque).",
+            "minLength": 1
           },
-          public_key_fingerprint: { type: "string", pattern: "^sha256:[0-9a-f]{64}$" },
-          identity_issued_at: {
-            type: ["string", "null"],
-            format: "date-time",
-            description: "When `issueAgentIdentity` last issued it a seed; `null` if never.",
+          "name": {
+            "type": "string"
           },
-          enrollment_id: { type: ["string", "null"] },
-          enrolled_at: { type: "string", format: "date-time" },
-          last_seen_at: { type: ["string", "null"], format: "date-time" },
-          in_flight_jobs: {
-            type: "integer",
-            minimum: 0,
-            description: "Jobs it has claimed and not completed.",
+          "hostname": {
+            "type": [
+              "string",
+              "null"
+            ]
           },
-          revoked_at: { type: ["string", "null"], format: "date-time" },
-        },
+          "version": {
+            "type": [
+              "string",
+              "null"
+            ],
+            "description": "The agent software and version it last reported."
+          },
+          "state": {
+            "type": "string",
+            "enum": [
+              "active",
+              "revoked"
+            ]
+          },
+          "auth_method": {
+            "type": "string",
+            "enum": [
+              "jwt",
+              "mtls",
+              "none"
+            ],
+            "description": "How it last authenticated: \`jwt\` (OAuth2 client credentials with a JWT assertion), \`mtls\` (client certificate, as mysql-backup), \`none\` (never yet)."
+          },
+          "public_key_fingerprint": {
+            "type": "string",
+            "pattern": "^sha256:[0-9a-f]{64}$"
+          },
+          "identity_issued_at": {
+            "type": [
+              "string",
+              "null"
+            ],
+            "format": "date-time",
+            "description": "When \`issueAgentIdentity\` last issued it a seed; \`null\` if never."
+          },
+          "enrollment_id": {
+            "type": [
+              "string",
+              "null"
+            ]
+          },
+          "enrolled_at": {
+            "type": "string",
+            "format": "date-time"
+          },
+          "last_seen_at": {
+            "type": [
+              "string",
+              "null"
+            ],
+            "format": "date-time"
+          },
+          "in_flight_jobs": {
+            "type": "integer",
+            "minimum": 0,
+            "description": "Jobs it has claimed and not completed."
+          },
+          "revoked_at": {
+            "type": [
+              "string",
+              "null"
+            ],
+            "format": "date-time"
+          }
+        }
       },
-      AgentPage: {
-        type: "object",
-        description:
-          'One page of agents, ordered by name. Pass `next_marker` as `marker` to get the next page; `null` on the last page. The same link is in the `Link: <...>; rel="next"` header.',
-        required: ["items", "next_marker"],
-        properties: {
-          items: { type: "array", items: { $ref: "#/components/schemas/Agent" } },
-          next_marker: {
-            type: ["string", "null"],
-            description: "The opaque marker of the next page, or `null` on the last page.",
+      "AgentPage": {
+        "type": "object",
+        "description": "One page of agents, ordered by name. Pass \`next_marker\` as \`marker\` to get the next page; \`null\` on the last page. The same link is in the \`Link: <...>; rel=\\"next\\"\` header.",
+        "required": [
+          "items",
+          "next_marker"
+        ],
+        "properties": {
+          "items": {
+            "type": "array",
+            "items": {
+              "$ref": "#/components/schemas/Agent"
+            }
           },
-        },
+          "next_marker": {
+            "type": [
+              "string",
+              "null"
+            ],
+            "description": "The opaque marker of the next page, or \`null\` on the last page."
+          }
+        }
       },
-      AgentIdentityRequest: {
-        type: "object",
-        properties: {
-          replace: {
-            type: "boolean",
-            default: false,
-            description:
-              "Replace an identity issued before (the old seed and certificate stop working at once). Without it, an agent that already has an issued identity answers 409.",
+      "AgentIdentityRequest": {
+        "type": "object",
+        "properties": {
+          "replace": {
+            "type": "boolean",
+            "default": false,
+            "description": "Replace an identity issued before (the old seed and certificate stop working at once). Without it, an agent that already has an issued identity answers 409."
           },
-          config_url: {
-            type: "string",
-            format: "uri",
-            pattern: "^https://",
-            description:
-              "The config URL to write into the bootstrap document, when agents reach the controller by another address (a proxy); defaults to the controller's public URL.",
-          },
-        },
+          "config_url": {
+            "type": "string",
+            "format": "uri",
+            "pattern": "^https://",
+            "description": "The config URL to write into the bootstrap document, when agents reach the controller by another address (a proxy); defaults to the controller's public URL."
+          }
+        }
       },
-      RemoteBootstrapConfig: {
-        type: "object",
-        description:
-          "The databacker `kind: remote` Config document to hand to mysql-backup (save it as its config file): it names the config URL, the credentials seed and the pinned certificate.",
-        required: ["version", "kind", "metadata", "spec"],
-        properties: {
-          version: { type: "string", const: "config.databack.io/v1" },
-          kind: { type: "string", const: "remote" },
-          metadata: {
-            type: "object",
-            additionalProperties: true,
-            required: ["name"],
-            properties: { name: { type: "string" }, description: { type: "string" } },
+      "RemoteBootstrapConfig": {
+        "type": "object",
+        "description": "The databacker \`kind: remote\` Config document to hand to mysql-backup (save it as its config file): it names the config URL, the credentials seed and the pinned certificate.",
+        "required": [
+          "version",
+          "kind",
+          "metadata",
+          "spec"
+        ],
+        "properties": {
+          "version": {
+            "type": "string",
+            "const": "config.databack.io/v1"
           },
-          spec: {
-            type: "object",
-            required: ["url", "credentials", "certificates"],
-            properties: {
-              url: {
-                type: "string",
-                format: "uri",
-                pattern: "^https://",
-                description: "The agent's config URL (`/engines/config/{instance}`).",
+          "kind": {
+            "type": "string",
+            "const": "remote"
+          },
+          "metadata": {
+            "type": "object",
+            "additionalProperties": true,
+            "required": [
+              "name"
+            ],
+            "properties": {
+              "name": {
+                "type": "string"
               },
-              credentials: {
-                type: "string",
-                pattern: "^[A-Za-z0-9+/]{43}=$",
-                description:
-                  "Base64 of the 32-byte Ed25519 seed. mysql-backup derives its key pair from it and presents a self-signed client certificate over mTLS. A secret: shown once.",
+              "description": {
+                "type": "string"
+              }
+            }
+          },
+          "spec": {
+            "type": "object",
+            "required": [
+              "url",
+              "credentials",
+              "certificates"
+            ],
+            "properties": {
+              "url": {
+                "type": "string",
+                "format": "uri",
+                "pattern": "^https://",
+                "description": "The agent's config URL (\`/engines/config/{instance}\`)."
               },
-              certificates: {
-                type: "array",
-                minItems: 1,
-                description: "Fingerprints of the controller's server certificate (pinned).",
-                items: { type: "string", pattern: "^sha256:[0-9a-f]{64}$" },
+              "credentials": {
+                "type": "string",
+                "pattern": "^[A-Za-z0-9+/]{43}=$",
+                "description": "Base64 of the 32-byte Ed25519 seed. mysql-backup derives its key pair from it and presents a self-signed client certificate over mTLS. A secret: shown once."
               },
-            },
-          },
-        },
+              "certificates": {
+                "type": "array",
+                "minItems": 1,
+                "description": "Fingerprints of the controller's server certificate (pinned).",
+                "items": {
+                  "type": "string",
+                  "pattern": "^sha256:[0-9a-f]{64}$"
+                }
+              }
+            }
+          }
+        }
       },
-      AgentIdentity: {
-        type: "object",
-        description:
-          "A databacker-style identity issued for an agent. Returned once, with `Cache-Control: no-store`; the controller keeps only the public key.",
-        required: ["agent_id", "public_key", "fingerprint", "issued_at", "replaced", "bootstrap"],
-        properties: {
-          agent_id: { type: "string", description: "The agent's id (opaque).", minLength: 1 },
-          public_key: {
-            type: "string",
-            description: "Base64 of the Ed25519 public key derived from the seed.",
+      "AgentIdentity": {
+        "type": "object",
+        "description": "A databacker-style identity issued for an agent. Returned once, with \`Cache-Control: no-store\`; the controller keeps only the public key.",
+        "required": [
+          "agent_id",
+          "public_key",
+          "fingerprint",
+          "issued_at",
+          "replaced",
+          "bootstrap"
+        ],
+        "properties": {
+          "agent_id": {
+            "type": "string",
+            "description": "The agent's id (opaque).",
+            "minLength": 1
           },
-          fingerprint: {
-            type: "string",
-            pattern: "^sha256:[0-9a-f]{64}$",
-            description: "Of the public key.",
+          "public_key": {
+            "type": "string",
+            "description": "Base64 of the Ed25519 public key derived from the seed."
           },
-          issued_at: { type: "string", format: "date-time" },
-          replaced: {
-            type: "boolean",
-            description: "Whether an earlier issued identity was replaced.",
+          "fingerprint": {
+            "type": "string",
+            "pattern": "^sha256:[0-9a-f]{64}$",
+            "description": "Of the public key."
           },
-          bootstrap: { $ref: "#/components/schemas/RemoteBootstrapConfig" },
-        },
+          "issued_at": {
+            "type": "string",
+            "format": "date-time"
+          },
+          "replaced": {
+            "type": "boolean",
+            "description": "Whether an earlier issued identity was replaced."
+          },
+          "bootstrap": {
+            "$ref": "#/components/schemas/RemoteBootstrapConfig"
+          }
+        }
       },
-      FileTarget: {
-        type: "object",
-        description: "A directory on the agent's host.",
-        required: [
+      "FileTarget": {
+        "type": "object",
+        "description": "A directory on the agent's host.",
+        "required": [
           "id",
           "tenant_id",
           "type",
@@ -4533,32 +6460,54 @@ export const document: Record<string, unknown> = {
           "description",
           "url",
           "created_at",
-          "updated_at",
+          "updated_at"
         ],
-        properties: {
-          id: { type: "string", description: "The target's id (opaque).", minLength: 1 },
-          tenant_id: { type: "string", description: "The tenant's id (opaque).", minLength: 1 },
-          type: { type: "string", const: "file" },
-          name: {
-            type: "string",
-            pattern: "^[a-z0-9][a-z0-9._-]{0,62}$",
-            description: "Unique per tenant.",
+        "properties": {
+          "id": {
+            "type": "string",
+            "description": "The target's id (opaque).",
+            "minLength": 1
           },
-          description: { type: ["string", "null"], maxLength: 500 },
-          url: {
-            type: "string",
-            pattern: "^file:///",
-            description: "A directory on the agent's host, e.g. `file:///var/backups`.",
+          "tenant_id": {
+            "type": "string",
+            "description": "The tenant's id (opaque).",
+            "minLength": 1
           },
-          created_at: { type: "string", format: "date-time" },
-          updated_at: { type: "string", format: "date-time" },
-        },
+          "type": {
+            "type": "string",
+            "const": "file"
+          },
+          "name": {
+            "type": "string",
+            "pattern": "^[a-z0-9][a-z0-9._-]{0,62}$",
+            "description": "Unique per tenant."
+          },
+          "description": {
+            "type": [
+              "string",
+              "null"
+            ],
+            "maxLength": 500
+          },
+          "url": {
+            "type": "string",
+            "pattern": "^file:///",
+            "description": "A directory on the agent's host, e.g. \`file:///var/backups\`."
+          },
+          "created_at": {
+            "type": "string",
+            "format": "date-time"
+          },
+          "updated_at": {
+            "type": "string",
+            "format": "date-time"
+          }
+        }
       },
-      S3Target: {
-        type: "object",
-        description:
-          "An S3 bucket (or an S3-compatible store). The secret access key is never returned.",
-        required: [
+      "S3Target": {
+        "type": "object",
+        "description": "An S3 bucket (or an S3-compatible store). The secret access key is never returned.",
+        "required": [
           "id",
           "tenant_id",
           "type",
@@ -4567,50 +6516,75 @@ export const document: Record<string, unknown> = {
           "url",
           "secret_access_key_set",
           "created_at",
-          "updated_at",
+          "updated_at"
         ],
-        properties: {
-          id: { type: "string", description: "The target's id (opaque).", minLength: 1 },
-          tenant_id: { type: "string", description: "The tenant's id (opaque).", minLength: 1 },
-          type: { type: "string", const: "s3" },
-          name: {
-            type: "string",
-            pattern: "^[a-z0-9][a-z0-9._-]{0,62}$",
-            description: "Unique per tenant.",
+        "properties": {
+          "id": {
+            "type": "string",
+            "description": "The target's id (opaque).",
+            "minLength": 1
           },
-          description: { type: ["string", "null"], maxLength: 500 },
-          url: {
-            type: "string",
-            pattern: "^s3://[^/]+(/.*)?$",
-            description: "`s3://<bucket>/<prefix>`.",
+          "tenant_id": {
+            "type": "string",
+            "description": "The tenant's id (opaque).",
+            "minLength": 1
           },
-          region: { type: "string" },
-          endpoint: {
-            type: "string",
-            format: "uri",
-            description: "A custom endpoint (MinIO, Ceph...); absent: AWS.",
+          "type": {
+            "type": "string",
+            "const": "s3"
           },
-          path_style: {
-            type: "boolean",
-            default: false,
-            description: "Path-style instead of virtual-host addressing.",
+          "name": {
+            "type": "string",
+            "pattern": "^[a-z0-9][a-z0-9._-]{0,62}$",
+            "description": "Unique per tenant."
           },
-          access_key_id: {
-            type: "string",
-            description: "An identifier, not a secret: shown in answers.",
+          "description": {
+            "type": [
+              "string",
+              "null"
+            ],
+            "maxLength": 500
           },
-          secret_access_key_set: {
-            type: "boolean",
-            description: "Whether a secret access key is stored.",
+          "url": {
+            "type": "string",
+            "pattern": "^s3://[^/]+(/.*)?$",
+            "description": "\`s3://<bucket>/<prefix>\`."
           },
-          created_at: { type: "string", format: "date-time" },
-          updated_at: { type: "string", format: "date-time" },
-        },
+          "region": {
+            "type": "string"
+          },
+          "endpoint": {
+            "type": "string",
+            "format": "uri",
+            "description": "A custom endpoint (MinIO, Ceph...); absent: AWS."
+          },
+          "path_style": {
+            "type": "boolean",
+            "default": false,
+            "description": "Path-style instead of virtual-host addressing."
+          },
+          "access_key_id": {
+            "type": "string",
+            "description": "An identifier, not a secret: shown in answers."
+          },
+          "secret_access_key_set": {
+            "type": "boolean",
+            "description": "Whether a secret access key is stored."
+          },
+          "created_at": {
+            "type": "string",
+            "format": "date-time"
+          },
+          "updated_at": {
+            "type": "string",
+            "format": "date-time"
+          }
+        }
       },
-      SmbTarget: {
-        type: "object",
-        description: "An SMB share. The password is never returned.",
-        required: [
+      "SmbTarget": {
+        "type": "object",
+        "description": "An SMB share. The password is never returned.",
+        "required": [
           "id",
           "tenant_id",
           "type",
@@ -4619,34 +6593,64 @@ export const document: Record<string, unknown> = {
           "url",
           "password_set",
           "created_at",
-          "updated_at",
+          "updated_at"
         ],
-        properties: {
-          id: { type: "string", description: "The target's id (opaque).", minLength: 1 },
-          tenant_id: { type: "string", description: "The tenant's id (opaque).", minLength: 1 },
-          type: { type: "string", const: "smb" },
-          name: {
-            type: "string",
-            pattern: "^[a-z0-9][a-z0-9._-]{0,62}$",
-            description: "Unique per tenant.",
+        "properties": {
+          "id": {
+            "type": "string",
+            "description": "The target's id (opaque).",
+            "minLength": 1
           },
-          description: { type: ["string", "null"], maxLength: 500 },
-          url: {
-            type: "string",
-            pattern: "^smb://[^/]+/[^/]+(/.*)?$",
-            description: "`smb://<host>[:port]/<share>/<path>`.",
+          "tenant_id": {
+            "type": "string",
+            "description": "The tenant's id (opaque).",
+            "minLength": 1
           },
-          domain: { type: "string" },
-          username: { type: "string" },
-          password_set: { type: "boolean", description: "Whether a password is stored." },
-          created_at: { type: "string", format: "date-time" },
-          updated_at: { type: "string", format: "date-time" },
-        },
+          "type": {
+            "type": "string",
+            "const": "smb"
+          },
+          "name": {
+            "type": "string",
+            "pattern": "^[a-z0-9][a-z0-9._-]{0,62}$",
+            "description": "Unique per tenant."
+          },
+          "description": {
+            "type": [
+              "string",
+              "null"
+            ],
+            "maxLength": 500
+          },
+          "url": {
+            "type": "string",
+            "pattern": "^smb://[^/]+/[^/]+(/.*)?$",
+            "description": "\`smb://<host>[:port]/<share>/<path>\`."
+          },
+          "domain": {
+            "type": "string"
+          },
+          "username": {
+            "type": "string"
+          },
+          "password_set": {
+            "type": "boolean",
+            "description": "Whether a password is stored."
+          },
+          "created_at": {
+            "type": "string",
+            "format": "date-time"
+          },
+          "updated_at": {
+            "type": "string",
+            "format": "date-time"
+          }
+        }
       },
-      SwiftTarget: {
-        type: "object",
-        description: "An OpenStack Swift container. The password is never returned.",
-        required: [
+      "SwiftTarget": {
+        "type": "object",
+        "description": "An OpenStack Swift container. The password is never returned.",
+        "required": [
           "id",
           "tenant_id",
           "type",
@@ -4655,670 +6659,1029 @@ export const document: Record<string, unknown> = {
           "url",
           "password_set",
           "created_at",
-          "updated_at",
+          "updated_at"
         ],
-        properties: {
-          id: { type: "string", description: "The target's id (opaque).", minLength: 1 },
-          tenant_id: { type: "string", description: "The tenant's id (opaque).", minLength: 1 },
-          type: { type: "string", const: "swift" },
-          name: {
-            type: "string",
-            pattern: "^[a-z0-9][a-z0-9._-]{0,62}$",
-            description: "Unique per tenant.",
+        "properties": {
+          "id": {
+            "type": "string",
+            "description": "The target's id (opaque).",
+            "minLength": 1
           },
-          description: { type: ["string", "null"], maxLength: 500 },
-          url: {
-            type: "string",
-            pattern: "^swift://[^/]+(/.*)?$",
-            description: "`swift://<container>/<prefix>`.",
+          "tenant_id": {
+            "type": "string",
+            "description": "The tenant's id (opaque).",
+            "minLength": 1
           },
-          auth_url: { type: "string", format: "uri", description: "The Keystone URL." },
-          region: { type: "string" },
-          domain: { type: "string" },
-          project_name: { type: "string", description: "The project (tenant) name." },
-          username: { type: "string" },
-          password_set: { type: "boolean", description: "Whether a password (API key) is stored." },
-          created_at: { type: "string", format: "date-time" },
-          updated_at: { type: "string", format: "date-time" },
-        },
+          "type": {
+            "type": "string",
+            "const": "swift"
+          },
+          "name": {
+            "type": "string",
+            "pattern": "^[a-z0-9][a-z0-9._-]{0,62}$",
+            "description": "Unique per tenant."
+          },
+          "description": {
+            "type": [
+              "string",
+              "null"
+            ],
+            "maxLength": 500
+          },
+          "url": {
+            "type": "string",
+            "pattern": "^swift://[^/]+(/.*)?$",
+            "description": "\`swift://<container>/<prefix>\`."
+          },
+          "auth_url": {
+            "type": "string",
+            "format": "uri",
+            "description": "The Keystone URL."
+          },
+          "region": {
+            "type": "string"
+          },
+          "domain": {
+            "type": "string"
+          },
+          "project_name": {
+            "type": "string",
+            "description": "The project (tenant) name."
+          },
+          "username": {
+            "type": "string"
+          },
+          "password_set": {
+            "type": "boolean",
+            "description": "Whether a password (API key) is stored."
+          },
+          "created_at": {
+            "type": "string",
+            "format": "date-time"
+          },
+          "updated_at": {
+            "type": "string",
+            "format": "date-time"
+          }
+        }
       },
-      Target: {
-        description:
-          "A storage target, by `type`. Credentials are write-only: answers say whether one is set (`secret_access_key_set`, `password_set`), never what it is.",
-        oneOf: [
-          { $ref: "#/components/schemas/FileTarget" },
-          { $ref: "#/components/schemas/S3Target" },
-          { $ref: "#/components/schemas/SmbTarget" },
-          { $ref: "#/components/schemas/SwiftTarget" },
+      "Target": {
+        "description": "A storage target, by \`type\`. Credentials are write-only: answers say whether one is set (\`secret_access_key_set\`, \`password_set\`), never what it is.",
+        "oneOf": [
+          {
+            "$ref": "#/components/schemas/FileTarget"
+          },
+          {
+            "$ref": "#/components/schemas/S3Target"
+          },
+          {
+            "$ref": "#/components/schemas/SmbTarget"
+          },
+          {
+            "$ref": "#/components/schemas/SwiftTarget"
+          }
         ],
-        discriminator: {
-          propertyName: "type",
-          mapping: {
-            file: "#/components/schemas/FileTarget",
-            s3: "#/components/schemas/S3Target",
-            smb: "#/components/schemas/SmbTarget",
-            swift: "#/components/schemas/SwiftTarget",
-          },
-        },
+        "discriminator": {
+          "propertyName": "type",
+          "mapping": {
+            "file": "#/components/schemas/FileTarget",
+            "s3": "#/components/schemas/S3Target",
+            "smb": "#/components/schemas/SmbTarget",
+            "swift": "#/components/schemas/SwiftTarget"
+          }
+        }
       },
-      FileTargetCreate: {
-        type: "object",
-        required: ["type", "name", "url"],
-        properties: {
-          type: { type: "string", const: "file" },
-          name: {
-            type: "string",
-            pattern: "^[a-z0-9][a-z0-9._-]{0,62}$",
-            description: "Unique per tenant.",
-          },
-          description: { type: "string", maxLength: 500 },
-          url: {
-            type: "string",
-            pattern: "^file:///",
-            description: "A directory on the agent's host, e.g. `file:///var/backups`.",
-          },
-        },
-      },
-      S3TargetCreate: {
-        type: "object",
-        required: ["type", "name", "url"],
-        properties: {
-          type: { type: "string", const: "s3" },
-          name: {
-            type: "string",
-            pattern: "^[a-z0-9][a-z0-9._-]{0,62}$",
-            description: "Unique per tenant.",
-          },
-          description: { type: "string", maxLength: 500 },
-          url: {
-            type: "string",
-            pattern: "^s3://[^/]+(/.*)?$",
-            description: "`s3://<bucket>/<prefix>`.",
-          },
-          region: { type: "string" },
-          endpoint: {
-            type: "string",
-            format: "uri",
-            description: "A custom endpoint (MinIO, Ceph...); absent: AWS.",
-          },
-          path_style: {
-            type: "boolean",
-            default: false,
-            description: "Path-style instead of virtual-host addressing.",
-          },
-          access_key_id: {
-            type: "string",
-            description: "An identifier, not a secret: shown in answers.",
-          },
-          secret_access_key: {
-            type: "string",
-            description:
-              "Write-only: accepted here, stored, never returned (answers show `secret_access_key_set`).",
-          },
-        },
-      },
-      SmbTargetCreate: {
-        type: "object",
-        required: ["type", "name", "url"],
-        properties: {
-          type: { type: "string", const: "smb" },
-          name: {
-            type: "string",
-            pattern: "^[a-z0-9][a-z0-9._-]{0,62}$",
-            description: "Unique per tenant.",
-          },
-          description: { type: "string", maxLength: 500 },
-          url: {
-            type: "string",
-            pattern: "^smb://[^/]+/[^/]+(/.*)?$",
-            description: "`smb://<host>[:port]/<share>/<path>`.",
-          },
-          domain: { type: "string" },
-          username: { type: "string" },
-          password: {
-            type: "string",
-            description:
-              "Write-only: accepted here, stored, never returned (answers show `password_set`).",
-          },
-        },
-      },
-      SwiftTargetCreate: {
-        type: "object",
-        required: ["type", "name", "url", "auth_url"],
-        properties: {
-          type: { type: "string", const: "swift" },
-          name: {
-            type: "string",
-            pattern: "^[a-z0-9][a-z0-9._-]{0,62}$",
-            description: "Unique per tenant.",
-          },
-          description: { type: "string", maxLength: 500 },
-          url: {
-            type: "string",
-            pattern: "^swift://[^/]+(/.*)?$",
-            description: "`swift://<container>/<prefix>`.",
-          },
-          auth_url: { type: "string", format: "uri", description: "The Keystone URL." },
-          region: { type: "string" },
-          domain: { type: "string" },
-          project_name: { type: "string", description: "The project (tenant) name." },
-          username: { type: "string" },
-          password: {
-            type: "string",
-            description:
-              "Write-only: accepted here, stored, never returned (answers show `password_set`).",
-          },
-        },
-      },
-      TargetCreate: {
-        description:
-          "A new target, by `type`. Secrets (`secret_access_key`, `password`) are write-only.",
-        oneOf: [
-          { $ref: "#/components/schemas/FileTargetCreate" },
-          { $ref: "#/components/schemas/S3TargetCreate" },
-          { $ref: "#/components/schemas/SmbTargetCreate" },
-          { $ref: "#/components/schemas/SwiftTargetCreate" },
+      "FileTargetCreate": {
+        "type": "object",
+        "required": [
+          "type",
+          "name",
+          "url"
         ],
-        discriminator: {
-          propertyName: "type",
-          mapping: {
-            file: "#/components/schemas/FileTargetCreate",
-            s3: "#/components/schemas/S3TargetCreate",
-            smb: "#/components/schemas/SmbTargetCreate",
-            swift: "#/components/schemas/SwiftTargetCreate",
+        "properties": {
+          "type": {
+            "type": "string",
+            "const": "file"
           },
-        },
+          "name": {
+            "type": "string",
+            "pattern": "^[a-z0-9][a-z0-9._-]{0,62}$",
+            "description": "Unique per tenant."
+          },
+          "description": {
+            "type": "string",
+            "maxLength": 500
+          },
+          "url": {
+            "type": "string",
+            "pattern": "^file:///",
+            "description": "A directory on the agent's host, e.g. \`file:///var/backups\`."
+          }
+        }
       },
-      FileTargetUpdate: {
-        type: "object",
-        description:
-          "Changes to a `file` target (merge patch): absent members keep their value. `type` must be the target's own (409 otherwise).",
-        required: ["type"],
-        properties: {
-          type: { type: "string", const: "file" },
-          name: {
-            type: "string",
-            pattern: "^[a-z0-9][a-z0-9._-]{0,62}$",
-            description: "Unique per tenant.",
-          },
-          description: { type: ["string", "null"], maxLength: 500 },
-          url: {
-            type: "string",
-            pattern: "^file:///",
-            description: "A directory on the agent's host, e.g. `file:///var/backups`.",
-          },
-        },
-      },
-      S3TargetUpdate: {
-        type: "object",
-        description:
-          "Changes to a `s3` target (merge patch): absent members keep their value; an absent secret keeps the stored one. `type` must be the target's own (409 otherwise).",
-        required: ["type"],
-        properties: {
-          type: { type: "string", const: "s3" },
-          name: {
-            type: "string",
-            pattern: "^[a-z0-9][a-z0-9._-]{0,62}$",
-            description: "Unique per tenant.",
-          },
-          description: { type: ["string", "null"], maxLength: 500 },
-          url: {
-            type: "string",
-            pattern: "^s3://[^/]+(/.*)?$",
-            description: "`s3://<bucket>/<prefix>`.",
-          },
-          region: { type: "string" },
-          endpoint: {
-            type: "string",
-            format: "uri",
-            description: "A custom endpoint (MinIO, Ceph...); absent: AWS.",
-          },
-          path_style: {
-            type: "boolean",
-            default: false,
-            description: "Path-style instead of virtual-host addressing.",
-          },
-          access_key_id: {
-            type: "string",
-            description: "An identifier, not a secret: shown in answers.",
-          },
-          secret_access_key: {
-            type: "string",
-            description:
-              "Write-only: accepted here, stored, never returned (answers show `secret_access_key_set`).",
-          },
-        },
-      },
-      SmbTargetUpdate: {
-        type: "object",
-        description:
-          "Changes to a `smb` target (merge patch): absent members keep their value; an absent secret keeps the stored one. `type` must be the target's own (409 otherwise).",
-        required: ["type"],
-        properties: {
-          type: { type: "string", const: "smb" },
-          name: {
-            type: "string",
-            pattern: "^[a-z0-9][a-z0-9._-]{0,62}$",
-            description: "Unique per tenant.",
-          },
-          description: { type: ["string", "null"], maxLength: 500 },
-          url: {
-            type: "string",
-            pattern: "^smb://[^/]+/[^/]+(/.*)?$",
-            description: "`smb://<host>[:port]/<share>/<path>`.",
-          },
-          domain: { type: "string" },
-          username: { type: "string" },
-          password: {
-            type: "string",
-            description:
-              "Write-only: accepted here, stored, never returned (answers show `password_set`).",
-          },
-        },
-      },
-      SwiftTargetUpdate: {
-        type: "object",
-        description:
-          "Changes to a `swift` target (merge patch): absent members keep their value; an absent secret keeps the stored one. `type` must be the target's own (409 otherwise).",
-        required: ["type"],
-        properties: {
-          type: { type: "string", const: "swift" },
-          name: {
-            type: "string",
-            pattern: "^[a-z0-9][a-z0-9._-]{0,62}$",
-            description: "Unique per tenant.",
-          },
-          description: { type: ["string", "null"], maxLength: 500 },
-          url: {
-            type: "string",
-            pattern: "^swift://[^/]+(/.*)?$",
-            description: "`swift://<container>/<prefix>`.",
-          },
-          auth_url: { type: "string", format: "uri", description: "The Keystone URL." },
-          region: { type: "string" },
-          domain: { type: "string" },
-          project_name: { type: "string", description: "The project (tenant) name." },
-          username: { type: "string" },
-          password: {
-            type: "string",
-            description:
-              "Write-only: accepted here, stored, never returned (answers show `password_set`).",
-          },
-        },
-      },
-      TargetUpdate: {
-        description: "Changes to a target, by its (unchangeable) `type`.",
-        oneOf: [
-          { $ref: "#/components/schemas/FileTargetUpdate" },
-          { $ref: "#/components/schemas/S3TargetUpdate" },
-          { $ref: "#/components/schemas/SmbTargetUpdate" },
-          { $ref: "#/components/schemas/SwiftTargetUpdate" },
+      "S3TargetCreate": {
+        "type": "object",
+        "required": [
+          "type",
+          "name",
+          "url"
         ],
-        discriminator: {
-          propertyName: "type",
-          mapping: {
-            file: "#/components/schemas/FileTargetUpdate",
-            s3: "#/components/schemas/S3TargetUpdate",
-            smb: "#/components/schemas/SmbTargetUpdate",
-            swift: "#/components/schemas/SwiftTargetUpdate",
+        "properties": {
+          "type": {
+            "type": "string",
+            "const": "s3"
           },
-        },
+          "name": {
+            "type": "string",
+            "pattern": "^[a-z0-9][a-z0-9._-]{0,62}$",
+            "description": "Unique per tenant."
+          },
+          "description": {
+            "type": "string",
+            "maxLength": 500
+          },
+          "url": {
+            "type": "string",
+            "pattern": "^s3://[^/]+(/.*)?$",
+            "description": "\`s3://<bucket>/<prefix>\`."
+          },
+          "region": {
+            "type": "string"
+          },
+          "endpoint": {
+            "type": "string",
+            "format": "uri",
+            "description": "A custom endpoint (MinIO, Ceph...); absent: AWS."
+          },
+          "path_style": {
+            "type": "boolean",
+            "default": false,
+            "description": "Path-style instead of virtual-host addressing."
+          },
+          "access_key_id": {
+            "type": "string",
+            "description": "An identifier, not a secret: shown in answers."
+          },
+          "secret_access_key": {
+            "type": "string",
+            "description": "Write-only: accepted here, stored, never returned (answers show \`secret_access_key_set\`)."
+          }
+        }
       },
-      TargetPage: {
-        type: "object",
-        description:
-          'One page of targets, ordered by name. Pass `next_marker` as `marker` to get the next page; `null` on the last page. The same link is in the `Link: <...>; rel="next"` header.',
-        required: ["items", "next_marker"],
-        properties: {
-          items: { type: "array", items: { $ref: "#/components/schemas/Target" } },
-          next_marker: {
-            type: ["string", "null"],
-            description: "The opaque marker of the next page, or `null` on the last page.",
-          },
-        },
-      },
-      DeploymentKind: {
-        type: "string",
-        enum: ["mysql", "postgres", "sqlite", "files", "zeebe"],
-        description: "What is backed up.",
-      },
-      Connection: {
-        type: "object",
-        description:
-          "How to reach what is backed up; which members apply depends on the deployment's `kind`: `mysql`/`postgres` need `host`; `sqlite` needs `path`; `files` needs `paths`; `zeebe` needs none (the driver's URL is the cluster). A missing member for the kind is 400.",
-        properties: {
-          host: { type: "string", description: "`mysql`, `postgres`: the database host." },
-          port: {
-            type: "integer",
-            minimum: 1,
-            maximum: 65535,
-            description: "`mysql`, `postgres`: defaults to 3306 / 5432.",
-          },
-          username: { type: "string", description: "`mysql`, `postgres`." },
-          databases: {
-            type: "array",
-            description: "`mysql`, `postgres`: the databases to back up; absent or empty: all.",
-            items: { type: "string" },
-          },
-          exclude: {
-            type: "array",
-            description:
-              "`mysql`, `postgres`: databases to leave out; `files`: glob patterns to leave out.",
-            items: { type: "string" },
-          },
-          path: { type: "string", description: "`sqlite`: the database file on the agent's host." },
-          paths: {
-            type: "array",
-            description: "`files`: the files and directories to archive.",
-            items: { type: "string" },
-          },
-          password: {
-            type: "string",
-            description:
-              "`mysql`, `postgres`. Write-only: stored, never returned (answers show `password_set`); sent only in the config document of the deployment's own agent.",
-          },
-        },
-      },
-      ConnectionView: {
-        type: "object",
-        description: "A deployment's connection as answered: the password never appears.",
-        properties: {
-          host: { type: "string", description: "`mysql`, `postgres`: the database host." },
-          port: {
-            type: "integer",
-            minimum: 1,
-            maximum: 65535,
-            description: "`mysql`, `postgres`: defaults to 3306 / 5432.",
-          },
-          username: { type: "string", description: "`mysql`, `postgres`." },
-          databases: {
-            type: "array",
-            description: "`mysql`, `postgres`: the databases to back up; absent or empty: all.",
-            items: { type: "string" },
-          },
-          exclude: {
-            type: "array",
-            description:
-              "`mysql`, `postgres`: databases to leave out; `files`: glob patterns to leave out.",
-            items: { type: "string" },
-          },
-          path: { type: "string", description: "`sqlite`: the database file on the agent's host." },
-          paths: {
-            type: "array",
-            description: "`files`: the files and directories to archive.",
-            items: { type: "string" },
-          },
-          password_set: { type: "boolean", description: "Whether a password is stored." },
-        },
-      },
-      PullDriver: {
-        type: "object",
-        description: "A stowage or databacker agent pulls its config and claims jobs.",
-        required: ["type", "agent_id"],
-        properties: {
-          type: { type: "string", const: "pull" },
-          agent_id: {
-            type: "string",
-            description:
-              "The stowage or databacker agent that runs the backups (it polls for its config and jobs).",
-          },
-        },
-      },
-      ScriptAgentDriverInput: {
-        type: "object",
-        description:
-          "The controller drives a script-driven backup agent (`compat/script-agent.yaml`) by URL.",
-        required: ["type", "url", "username"],
-        properties: {
-          type: { type: "string", const: "script-agent" },
-          url: {
-            type: "string",
-            format: "uri",
-            description: "The script-driven backup agent's base URL.",
-          },
-          username: { type: "string", description: "HTTP Basic user." },
-          password: {
-            type: "string",
-            description:
-              "Write-only HTTP Basic password: stored, never returned (answers show `password_set`); on update, absent keeps the stored one. Required on create.",
-          },
-        },
-      },
-      ZeebeDriverInput: {
-        type: "object",
-        description:
-          "The controller drives a Zeebe cluster's backup API (`compat/zeebe-backup.yaml`).",
-        required: ["type", "url"],
-        properties: {
-          type: { type: "string", const: "zeebe" },
-          url: {
-            type: "string",
-            format: "uri",
-            description:
-              "The cluster's backup management API, e.g. `http://gateway:9600/actuator/backups`.",
-          },
-          username: {
-            type: "string",
-            description: "HTTP Basic user, when the management API needs one.",
-          },
-          password: {
-            type: "string",
-            description:
-              "Write-only HTTP Basic password: stored, never returned (answers show `password_set`); on update, absent keeps the stored one.",
-          },
-        },
-      },
-      DriverInput: {
-        description:
-          "Who performs the backups. `zeebe` goes with kind `zeebe` only, and kind `zeebe` with it; `script-agent` with `mysql` or `postgres`. Another combination is 400.",
-        oneOf: [
-          { $ref: "#/components/schemas/PullDriver" },
-          { $ref: "#/components/schemas/ScriptAgentDriverInput" },
-          { $ref: "#/components/schemas/ZeebeDriverInput" },
+      "SmbTargetCreate": {
+        "type": "object",
+        "required": [
+          "type",
+          "name",
+          "url"
         ],
-        discriminator: {
-          propertyName: "type",
-          mapping: {
-            pull: "#/components/schemas/PullDriver",
+        "properties": {
+          "type": {
+            "type": "string",
+            "const": "smb"
+          },
+          "name": {
+            "type": "string",
+            "pattern": "^[a-z0-9][a-z0-9._-]{0,62}$",
+            "description": "Unique per tenant."
+          },
+          "description": {
+            "type": "string",
+            "maxLength": 500
+          },
+          "url": {
+            "type": "string",
+            "pattern": "^smb://[^/]+/[^/]+(/.*)?$",
+            "description": "\`smb://<host>[:port]/<share>/<path>\`."
+          },
+          "domain": {
+            "type": "string"
+          },
+          "username": {
+            "type": "string"
+          },
+          "password": {
+            "type": "string",
+            "description": "Write-only: accepted here, stored, never returned (answers show \`password_set\`)."
+          }
+        }
+      },
+      "SwiftTargetCreate": {
+        "type": "object",
+        "required": [
+          "type",
+          "name",
+          "url",
+          "auth_url"
+        ],
+        "properties": {
+          "type": {
+            "type": "string",
+            "const": "swift"
+          },
+          "name": {
+            "type": "string",
+            "pattern": "^[a-z0-9][a-z0-9._-]{0,62}$",
+            "description": "Unique per tenant."
+          },
+          "description": {
+            "type": "string",
+            "maxLength": 500
+          },
+          "url": {
+            "type": "string",
+            "pattern": "^swift://[^/]+(/.*)?$",
+            "description": "\`swift://<container>/<prefix>\`."
+          },
+          "auth_url": {
+            "type": "string",
+            "format": "uri",
+            "description": "The Keystone URL."
+          },
+          "region": {
+            "type": "string"
+          },
+          "domain": {
+            "type": "string"
+          },
+          "project_name": {
+            "type": "string",
+            "description": "The project (tenant) name."
+          },
+          "username": {
+            "type": "string"
+          },
+          "password": {
+            "type": "string",
+            "description": "Write-only: accepted here, stored, never returned (answers show \`password_set\`)."
+          }
+        }
+      },
+      "TargetCreate": {
+        "description": "A new target, by \`type\`. Secrets (\`secret_access_key\`, \`password\`) are write-only.",
+        "oneOf": [
+          {
+            "$ref": "#/components/schemas/FileTargetCreate"
+          },
+          {
+            "$ref": "#/components/schemas/S3TargetCreate"
+          },
+          {
+            "$ref": "#/components/schemas/SmbTargetCreate"
+          },
+          {
+            "$ref": "#/components/schemas/SwiftTargetCreate"
+          }
+        ],
+        "discriminator": {
+          "propertyName": "type",
+          "mapping": {
+            "file": "#/components/schemas/FileTargetCreate",
+            "s3": "#/components/schemas/S3TargetCreate",
+            "smb": "#/components/schemas/SmbTargetCreate",
+            "swift": "#/components/schemas/SwiftTargetCreate"
+          }
+        }
+      },
+      "FileTargetUpdate": {
+        "type": "object",
+        "description": "Changes to a \`file\` target (merge patch): absent members keep their value. \`type\` must be the target's own (409 otherwise).",
+        "required": [
+          "type"
+        ],
+        "properties": {
+          "type": {
+            "type": "string",
+            "const": "file"
+          },
+          "name": {
+            "type": "string",
+            "pattern": "^[a-z0-9][a-z0-9._-]{0,62}$",
+            "description": "Unique per tenant."
+          },
+          "description": {
+            "type": [
+              "string",
+              "null"
+            ],
+            "maxLength": 500
+          },
+          "url": {
+            "type": "string",
+            "pattern": "^file:///",
+            "description": "A directory on the agent's host, e.g. \`file:///var/backups\`."
+          }
+        }
+      },
+      "S3TargetUpdate": {
+        "type": "object",
+        "description": "Changes to a \`s3\` target (merge patch): absent members keep their value; an absent secret keeps the stored one. \`type\` must be the target's own (409 otherwise).",
+        "required": [
+          "type"
+        ],
+        "properties": {
+          "type": {
+            "type": "string",
+            "const": "s3"
+          },
+          "name": {
+            "type": "string",
+            "pattern": "^[a-z0-9][a-z0-9._-]{0,62}$",
+            "description": "Unique per tenant."
+          },
+          "description": {
+            "type": [
+              "string",
+              "null"
+            ],
+            "maxLength": 500
+          },
+          "url": {
+            "type": "string",
+            "pattern": "^s3://[^/]+(/.*)?$",
+            "description": "\`s3://<bucket>/<prefix>\`."
+          },
+          "region": {
+            "type": "string"
+          },
+          "endpoint": {
+            "type": "string",
+            "format": "uri",
+            "description": "A custom endpoint (MinIO, Ceph...); absent: AWS."
+          },
+          "path_style": {
+            "type": "boolean",
+            "default": false,
+            "description": "Path-style instead of virtual-host addressing."
+          },
+          "access_key_id": {
+            "type": "string",
+            "description": "An identifier, not a secret: shown in answers."
+          },
+          "secret_access_key": {
+            "type": "string",
+            "description": "Write-only: accepted here, stored, never returned (answers show \`secret_access_key_set\`)."
+          }
+        }
+      },
+      "SmbTargetUpdate": {
+        "type": "object",
+        "description": "Changes to a \`smb\` target (merge patch): absent members keep their value; an absent secret keeps the stored one. \`type\` must be the target's own (409 otherwise).",
+        "required": [
+          "type"
+        ],
+        "properties": {
+          "type": {
+            "type": "string",
+            "const": "smb"
+          },
+          "name": {
+            "type": "string",
+            "pattern": "^[a-z0-9][a-z0-9._-]{0,62}$",
+            "description": "Unique per tenant."
+          },
+          "description": {
+            "type": [
+              "string",
+              "null"
+            ],
+            "maxLength": 500
+          },
+          "url": {
+            "type": "string",
+            "pattern": "^smb://[^/]+/[^/]+(/.*)?$",
+            "description": "\`smb://<host>[:port]/<share>/<path>\`."
+          },
+          "domain": {
+            "type": "string"
+          },
+          "username": {
+            "type": "string"
+          },
+          "password": {
+            "type": "string",
+            "description": "Write-only: accepted here, stored, never returned (answers show \`password_set\`)."
+          }
+        }
+      },
+      "SwiftTargetUpdate": {
+        "type": "object",
+        "description": "Changes to a \`swift\` target (merge patch): absent members keep their value; an absent secret keeps the stored one. \`type\` must be the target's own (409 otherwise).",
+        "required": [
+          "type"
+        ],
+        "properties": {
+          "type": {
+            "type": "string",
+            "const": "swift"
+          },
+          "name": {
+            "type": "string",
+            "pattern": "^[a-z0-9][a-z0-9._-]{0,62}$",
+            "description": "Unique per tenant."
+          },
+          "description": {
+            "type": [
+              "string",
+              "null"
+            ],
+            "maxLength": 500
+          },
+          "url": {
+            "type": "string",
+            "pattern": "^swift://[^/]+(/.*)?$",
+            "description": "\`swift://<container>/<prefix>\`."
+          },
+          "auth_url": {
+            "type": "string",
+            "format": "uri",
+            "description": "The Keystone URL."
+          },
+          "region": {
+            "type": "string"
+          },
+          "domain": {
+            "type": "string"
+          },
+          "project_name": {
+            "type": "string",
+            "description": "The project (tenant) name."
+          },
+          "username": {
+            "type": "string"
+          },
+          "password": {
+            "type": "string",
+            "description": "Write-only: accepted here, stored, never returned (answers show \`password_set\`)."
+          }
+        }
+      },
+      "TargetUpdate": {
+        "description": "Changes to a target, by its (unchangeable) \`type\`.",
+        "oneOf": [
+          {
+            "$ref": "#/components/schemas/FileTargetUpdate"
+          },
+          {
+            "$ref": "#/components/schemas/S3TargetUpdate"
+          },
+          {
+            "$ref": "#/components/schemas/SmbTargetUpdate"
+          },
+          {
+            "$ref": "#/components/schemas/SwiftTargetUpdate"
+          }
+        ],
+        "discriminator": {
+          "propertyName": "type",
+          "mapping": {
+            "file": "#/components/schemas/FileTargetUpdate",
+            "s3": "#/components/schemas/S3TargetUpdate",
+            "smb": "#/components/schemas/SmbTargetUpdate",
+            "swift": "#/components/schemas/SwiftTargetUpdate"
+          }
+        }
+      },
+      "TargetPage": {
+        "type": "object",
+        "description": "One page of targets, ordered by name. Pass \`next_marker\` as \`marker\` to get the next page; \`null\` on the last page. The same link is in the \`Link: <...>; rel=\\"next\\"\` header.",
+        "required": [
+          "items",
+          "next_marker"
+        ],
+        "properties": {
+          "items": {
+            "type": "array",
+            "items": {
+              "$ref": "#/components/schemas/Target"
+            }
+          },
+          "next_marker": {
+            "type": [
+              "string",
+              "null"
+            ],
+            "description": "The opaque marker of the next page, or \`null\` on the last page."
+          }
+        }
+      },
+      "DeploymentKind": {
+        "type": "string",
+        "enum": [
+          "mysql",
+          "postgres",
+          "sqlite",
+          "files",
+          "zeebe"
+        ],
+        "description": "What is backed up."
+      },
+      "Connection": {
+        "type": "object",
+        "description": "How to reach what is backed up; which members apply depends on the deployment's \`kind\`: \`mysql\`/\`postgres\` need \`host\`; \`sqlite\` needs \`path\`; \`files\` needs \`paths\`; \`zeebe\` needs none (the driver's URL is the cluster). A missing member for the kind is 400.",
+        "properties": {
+          "host": {
+            "type": "string",
+            "description": "\`mysql\`, \`postgres\`: the database host."
+          },
+          "port": {
+            "type": "integer",
+            "minimum": 1,
+            "maximum": 65535,
+            "description": "\`mysql\`, \`postgres\`: defaults to 3306 / 5432."
+          },
+          "username": {
+            "type": "string",
+            "description": "\`mysql\`, \`postgres\`."
+          },
+          "databases": {
+            "type": "array",
+            "description": "\`mysql\`, \`postgres\`: the databases to back up; absent or empty: all.",
+            "items": {
+              "type": "string"
+            }
+          },
+          "exclude": {
+            "type": "array",
+            "description": "\`mysql\`, \`postgres\`: databases to leave out; \`files\`: glob patterns to leave out.",
+            "items": {
+              "type": "string"
+            }
+          },
+          "path": {
+            "type": "string",
+            "description": "\`sqlite\`: the database file on the agent's host."
+          },
+          "paths": {
+            "type": "array",
+            "description": "\`files\`: the files and directories to archive.",
+            "items": {
+              "type": "string"
+            }
+          },
+          "password": {
+            "type": "string",
+            "description": "\`mysql\`, \`postgres\`. Write-only: stored, never returned (answers show \`password_set\`); sent only in the config document of the deployment's own agent."
+          }
+        }
+      },
+      "ConnectionView": {
+        "type": "object",
+        "description": "A deployment's connection as answered: the password never appears.",
+        "properties": {
+          "host": {
+            "type": "string",
+            "description": "\`mysql\`, \`postgres\`: the database host."
+          },
+          "port": {
+            "type": "integer",
+            "minimum": 1,
+            "maximum": 65535,
+            "description": "\`mysql\`, \`postgres\`: defaults to 3306 / 5432."
+          },
+          "username": {
+            "type": "string",
+            "description": "\`mysql\`, \`postgres\`."
+          },
+          "databases": {
+            "type": "array",
+            "description": "\`mysql\`, \`postgres\`: the databases to back up; absent or empty: all.",
+            "items": {
+              "type": "string"
+            }
+          },
+          "exclude": {
+            "type": "array",
+            "description": "\`mysql\`, \`postgres\`: databases to leave out; \`files\`: glob patterns to leave out.",
+            "items": {
+              "type": "string"
+            }
+          },
+          "path": {
+            "type": "string",
+            "description": "\`sqlite\`: the database file on the agent's host."
+          },
+          "paths": {
+            "type": "array",
+            "description": "\`files\`: the files and directories to archive.",
+            "items": {
+              "type": "string"
+            }
+          },
+          "password_set": {
+            "type": "boolean",
+            "description": "Whether a password is stored."
+          }
+        }
+      },
+      "PullDriver": {
+        "type": "object",
+        "description": "A stowage or databacker agent pulls its config and claims jobs.",
+        "required": [
+          "type",
+          "agent_id"
+        ],
+        "properties": {
+          "type": {
+            "type": "string",
+            "const": "pull"
+          },
+          "agent_id": {
+            "type": "string",
+            "description": "The stowage or databacker agent that runs the backups (it polls for its config and jobs)."
+          }
+        }
+      },
+      "ScriptAgentDriverInput": {
+        "type": "object",
+        "description": "The controller drives a script-driven backup agent (\`compat/script-agent.yaml\`) by URL.",
+        "required": [
+          "type",
+          "url",
+          "username"
+        ],
+        "properties": {
+          "type": {
+            "type": "string",
+            "const": "script-agent"
+          },
+          "url": {
+            "type": "string",
+            "format": "uri",
+            "description": "The script-driven backup agent's base URL."
+          },
+          "username": {
+            "type": "string",
+            "description": "HTTP Basic user."
+          },
+          "password": {
+            "type": "string",
+            "description": "Write-only HTTP Basic password: stored, never returned (answers show \`password_set\`); on update, absent keeps the stored one. Required on create."
+          }
+        }
+      },
+      "ZeebeDriverInput": {
+        "type": "object",
+        "description": "The controller drives a Zeebe cluster's backup API (\`compat/zeebe-backup.yaml\`).",
+        "required": [
+          "type",
+          "url"
+        ],
+        "properties": {
+          "type": {
+            "type": "string",
+            "const": "zeebe"
+          },
+          "url": {
+            "type": "string",
+            "format": "uri",
+            "description": "The cluster's backup management API, e.g. \`http://gateway:9600/actuator/backups\`."
+          },
+          "username": {
+            "type": "string",
+            "description": "HTTP Basic user, when the management API needs one."
+          },
+          "password": {
+            "type": "string",
+            "description": "Write-only HTTP Basic password: stored, never returned (answers show \`password_set\`); on update, absent keeps the stored one."
+          }
+        }
+      },
+      "DriverInput": {
+        "description": "Who performs the backups. \`zeebe\` goes with kind \`zeebe\` only, and kind \`zeebe\` with it; \`script-agent\` with \`mysql\` or \`postgres\`. Another combination is 400.",
+        "oneOf": [
+          {
+            "$ref": "#/components/schemas/PullDriver"
+          },
+          {
+            "$ref": "#/components/schemas/ScriptAgentDriverInput"
+          },
+          {
+            "$ref": "#/components/schemas/ZeebeDriverInput"
+          }
+        ],
+        "discriminator": {
+          "propertyName": "type",
+          "mapping": {
+            "pull": "#/components/schemas/PullDriver",
             "script-agent": "#/components/schemas/ScriptAgentDriverInput",
-            zeebe: "#/components/schemas/ZeebeDriverInput",
-          },
-        },
+            "zeebe": "#/components/schemas/ZeebeDriverInput"
+          }
+        }
       },
-      ScriptAgentDriver: {
-        type: "object",
-        required: ["type", "url", "username", "password_set"],
-        properties: {
-          type: { type: "string", const: "script-agent" },
-          url: { type: "string", format: "uri" },
-          username: { type: "string" },
-          password_set: { type: "boolean" },
-        },
-      },
-      ZeebeDriver: {
-        type: "object",
-        required: ["type", "url", "username", "password_set"],
-        properties: {
-          type: { type: "string", const: "zeebe" },
-          url: { type: "string", format: "uri" },
-          username: { type: ["string", "null"] },
-          password_set: { type: "boolean" },
-        },
-      },
-      Driver: {
-        description: "A deployment's driver as answered: Basic passwords never appear.",
-        oneOf: [
-          { $ref: "#/components/schemas/PullDriver" },
-          { $ref: "#/components/schemas/ScriptAgentDriver" },
-          { $ref: "#/components/schemas/ZeebeDriver" },
+      "ScriptAgentDriver": {
+        "type": "object",
+        "required": [
+          "type",
+          "url",
+          "username",
+          "password_set"
         ],
-        discriminator: {
-          propertyName: "type",
-          mapping: {
-            pull: "#/components/schemas/PullDriver",
+        "properties": {
+          "type": {
+            "type": "string",
+            "const": "script-agent"
+          },
+          "url": {
+            "type": "string",
+            "format": "uri"
+          },
+          "username": {
+            "type": "string"
+          },
+          "password_set": {
+            "type": "boolean"
+          }
+        }
+      },
+      "ZeebeDriver": {
+        "type": "object",
+        "required": [
+          "type",
+          "url",
+          "username",
+          "password_set"
+        ],
+        "properties": {
+          "type": {
+            "type": "string",
+            "const": "zeebe"
+          },
+          "url": {
+            "type": "string",
+            "format": "uri"
+          },
+          "username": {
+            "type": [
+              "string",
+              "null"
+            ]
+          },
+          "password_set": {
+            "type": "boolean"
+          }
+        }
+      },
+      "Driver": {
+        "description": "A deployment's driver as answered: Basic passwords never appear.",
+        "oneOf": [
+          {
+            "$ref": "#/components/schemas/PullDriver"
+          },
+          {
+            "$ref": "#/components/schemas/ScriptAgentDriver"
+          },
+          {
+            "$ref": "#/components/schemas/ZeebeDriver"
+          }
+        ],
+        "discriminator": {
+          "propertyName": "type",
+          "mapping": {
+            "pull": "#/components/schemas/PullDriver",
             "script-agent": "#/components/schemas/ScriptAgentDriver",
-            zeebe: "#/components/schemas/ZeebeDriver",
-          },
-        },
+            "zeebe": "#/components/schemas/ZeebeDriver"
+          }
+        }
       },
-      Schedule: {
-        type: "object",
-        description:
-          "When to back up. A slot that finds a job of the deployment still queued is recorded as a `skipped` event; after downtime the scheduler runs once for the missed slots, not once per slot.",
-        required: ["cron"],
-        properties: {
-          cron: {
-            type: "string",
-            pattern: "^(@(yearly|annually|monthly|weekly|daily|hourly)|(\\S+\\s+){4}\\S+)$",
-            description: "A five-field cron expression or a macro (`@daily`...).",
+      "Schedule": {
+        "type": "object",
+        "description": "When to back up. A slot that finds a job of the deployment still queued is recorded as a \`skipped\` event; after downtime the scheduler runs once for the missed slots, not once per slot.",
+        "required": [
+          "cron"
+        ],
+        "properties": {
+          "cron": {
+            "type": "string",
+            "pattern": "^(@(yearly|annually|monthly|weekly|daily|hourly)|(\\\\S+\\\\s+){4}\\\\S+)$",
+            "description": "A five-field cron expression or a macro (\`@daily\`...)."
           },
-          time_zone: {
-            type: "string",
-            default: "UTC",
-            pattern: "^[A-Za-z][A-Za-z0-9_+-]*(/[A-Za-z0-9_+-]+)*$",
-            description:
-              "An IANA time zone the cron expression is read in (`Europe/Berlin`); unknown: 400.",
+          "time_zone": {
+            "type": "string",
+            "default": "UTC",
+            "pattern": "^[A-Za-z][A-Za-z0-9_+-]*(/[A-Za-z0-9_+-]+)*$",
+            "description": "An IANA time zone the cron expression is read in (\`Europe/Berlin\`); unknown: 400."
           },
-          level: { type: "string", enum: ["full", "incremental"], default: "full" },
-        },
+          "level": {
+            "type": "string",
+            "enum": [
+              "full",
+              "incremental"
+            ],
+            "default": "full"
+          }
+        }
       },
-      RetentionPolicy: {
-        type: "object",
-        description:
-          "Which COMPLETED backups pruning keeps: a backup kept by any rule is kept; an absent rule keeps nothing by itself; an empty policy keeps everything. Held backups are never pruned; an incremental's parents are kept as long as it is. Pruning tombstones, then removes files.",
-        properties: {
-          keep_last: {
-            type: "integer",
-            minimum: 0,
-            maximum: 10000,
-            description: "Keep the N newest backups.",
+      "RetentionPolicy": {
+        "type": "object",
+        "description": "Which COMPLETED backups pruning keeps: a backup kept by any rule is kept; an absent rule keeps nothing by itself; an empty policy keeps everything. Held backups are never pruned; an incremental's parents are kept as long as it is. Pruning tombstones, then removes files.",
+        "properties": {
+          "keep_last": {
+            "type": "integer",
+            "minimum": 0,
+            "maximum": 10000,
+            "description": "Keep the N newest backups."
           },
-          keep_daily: {
-            type: "integer",
-            minimum: 0,
-            maximum: 10000,
-            description: "Keep the newest backup of each of the last N days.",
+          "keep_daily": {
+            "type": "integer",
+            "minimum": 0,
+            "maximum": 10000,
+            "description": "Keep the newest backup of each of the last N days."
           },
-          keep_weekly: {
-            type: "integer",
-            minimum: 0,
-            maximum: 10000,
-            description: "Keep the newest backup of each of the last N ISO weeks.",
+          "keep_weekly": {
+            "type": "integer",
+            "minimum": 0,
+            "maximum": 10000,
+            "description": "Keep the newest backup of each of the last N ISO weeks."
           },
-          keep_monthly: {
-            type: "integer",
-            minimum: 0,
-            maximum: 10000,
-            description: "Keep the newest backup of each of the last N months.",
-          },
-        },
+          "keep_monthly": {
+            "type": "integer",
+            "minimum": 0,
+            "maximum": 10000,
+            "description": "Keep the newest backup of each of the last N months."
+          }
+        }
       },
-      Encryption: {
-        type: "object",
-        required: ["algorithm", "key_ref"],
-        properties: {
-          algorithm: { type: "string", enum: ["aes-256-gcm"] },
-          key_ref: {
-            type: "string",
-            minLength: 1,
-            description:
-              "Where the agent finds the key (`file:/etc/stowage/keys/db.key`, `env:NAME`): a reference, never the key.",
+      "Encryption": {
+        "type": "object",
+        "required": [
+          "algorithm",
+          "key_ref"
+        ],
+        "properties": {
+          "algorithm": {
+            "type": "string",
+            "enum": [
+              "aes-256-gcm"
+            ]
           },
-        },
+          "key_ref": {
+            "type": "string",
+            "minLength": 1,
+            "description": "Where the agent finds the key (\`file:/etc/stowage/keys/db.key\`, \`env:NAME\`): a reference, never the key."
+          }
+        }
       },
-      Scripts: {
-        type: "object",
-        description:
-          "Hook scripts, for `pull` drivers (the databacker `scripts` and `restore` hooks).",
-        properties: {
-          pre: {
-            type: "string",
-            description:
-              "A script or directory of scripts run before each backup (on the agent's host).",
+      "Scripts": {
+        "type": "object",
+        "description": "Hook scripts, for \`pull\` drivers (the databacker \`scripts\` and \`restore\` hooks).",
+        "properties": {
+          "pre": {
+            "type": "string",
+            "description": "A script or directory of scripts run before each backup (on the agent's host)."
           },
-          post: { type: "string", description: "Run after each backup." },
-          pre_restore: { type: "string", description: "Run before each restore." },
-          post_restore: { type: "string", description: "Run after each restore." },
-        },
+          "post": {
+            "type": "string",
+            "description": "Run after each backup."
+          },
+          "pre_restore": {
+            "type": "string",
+            "description": "Run before each restore."
+          },
+          "post_restore": {
+            "type": "string",
+            "description": "Run after each restore."
+          }
+        }
       },
-      DeploymentCreate: {
-        type: "object",
-        required: ["name", "kind", "driver"],
-        properties: {
-          name: {
-            type: "string",
-            pattern: "^[a-z0-9][a-z0-9._-]{0,62}$",
-            description: "Unique per tenant: the natural key `createDeployment` is idempotent on.",
+      "DeploymentCreate": {
+        "type": "object",
+        "required": [
+          "name",
+          "kind",
+          "driver"
+        ],
+        "properties": {
+          "name": {
+            "type": "string",
+            "pattern": "^[a-z0-9][a-z0-9._-]{0,62}$",
+            "description": "Unique per tenant: the natural key \`createDeployment\` is idempotent on."
           },
-          kind: { $ref: "#/components/schemas/DeploymentKind" },
-          description: { type: "string", maxLength: 500 },
-          connection: { $ref: "#/components/schemas/Connection" },
-          driver: { $ref: "#/components/schemas/DriverInput" },
-          schedules: {
-            type: "array",
-            maxItems: 32,
-            description: "Absent or empty: backups only on demand.",
-            items: { $ref: "#/components/schemas/Schedule" },
+          "kind": {
+            "$ref": "#/components/schemas/DeploymentKind"
           },
-          target_ids: {
-            type: "array",
-            maxItems: 16,
-            description:
-              "Where backups are stored; every driver but `zeebe` needs at least one (400).",
-            items: { type: "string" },
+          "description": {
+            "type": "string",
+            "maxLength": 500
           },
-          retention: { $ref: "#/components/schemas/RetentionPolicy" },
-          compression: { type: "string", enum: ["gzip", "none"], default: "gzip" },
-          encryption: { $ref: "#/components/schemas/Encryption" },
-          scripts: { $ref: "#/components/schemas/Scripts" },
-          paused: {
-            type: "boolean",
-            default: false,
-            description: "Paused: schedules make no jobs (manual backups still run).",
+          "connection": {
+            "$ref": "#/components/schemas/Connection"
           },
-        },
+          "driver": {
+            "$ref": "#/components/schemas/DriverInput"
+          },
+          "schedules": {
+            "type": "array",
+            "maxItems": 32,
+            "description": "Absent or empty: backups only on demand.",
+            "items": {
+              "$ref": "#/components/schemas/Schedule"
+            }
+          },
+          "target_ids": {
+            "type": "array",
+            "maxItems": 16,
+            "description": "Where backups are stored; every driver but \`zeebe\` needs at least one (400).",
+            "items": {
+              "type": "string"
+            }
+          },
+          "retention": {
+            "$ref": "#/components/schemas/RetentionPolicy"
+          },
+          "compression": {
+            "type": "string",
+            "enum": [
+              "gzip",
+              "none"
+            ],
+            "default": "gzip"
+          },
+          "encryption": {
+            "$ref": "#/components/schemas/Encryption"
+          },
+          "scripts": {
+            "$ref": "#/components/schemas/Scripts"
+          },
+          "paused": {
+            "type": "boolean",
+            "default": false,
+            "description": "Paused: schedules make no jobs (manual backups still run)."
+          }
+        }
       },
-      DeploymentUpdate: {
-        type: "object",
-        description:
-          "A JSON merge patch of a deployment: absent members keep their value, `null` clears a nullable one, arrays and objects given replace the stored ones (`connection` merges, and an absent secret keeps the stored one). `kind` cannot change. The agent's config document is re-rendered (new ETag).",
-        properties: {
-          name: {
-            type: "string",
-            pattern: "^[a-z0-9][a-z0-9._-]{0,62}$",
-            description: "Renames the deployment (409 if taken).",
+      "DeploymentUpdate": {
+        "type": "object",
+        "description": "A JSON merge patch of a deployment: absent members keep their value, \`null\` clears a nullable one, arrays and objects given replace the stored ones (\`connection\` merges, and an absent secret keeps the stored one). \`kind\` cannot change. The agent's config document is re-rendered (new ETag).",
+        "properties": {
+          "name": {
+            "type": "string",
+            "pattern": "^[a-z0-9][a-z0-9._-]{0,62}$",
+            "description": "Renames the deployment (409 if taken)."
           },
-          description: { type: ["string", "null"], maxLength: 500 },
-          connection: { $ref: "#/components/schemas/Connection" },
-          driver: { $ref: "#/components/schemas/DriverInput" },
-          schedules: {
-            type: "array",
-            maxItems: 32,
-            description: "Absent or empty: backups only on demand.",
-            items: { $ref: "#/components/schemas/Schedule" },
+          "description": {
+            "type": [
+              "string",
+              "null"
+            ],
+            "maxLength": 500
           },
-          target_ids: {
-            type: "array",
-            maxItems: 16,
-            description:
-              "Where backups are stored; every driver but `zeebe` needs at least one (400).",
-            items: { type: "string" },
+          "connection": {
+            "$ref": "#/components/schemas/Connection"
           },
-          retention: { $ref: "#/components/schemas/RetentionPolicy" },
-          compression: { type: "string", enum: ["gzip", "none"], default: "gzip" },
-          encryption: {
-            anyOf: [{ $ref: "#/components/schemas/Encryption" }, { type: "null" }],
-            description: "`null` turns encryption off for new backups.",
+          "driver": {
+            "$ref": "#/components/schemas/DriverInput"
           },
-          scripts: { $ref: "#/components/schemas/Scripts" },
-          paused: { type: "boolean" },
-        },
+          "schedules": {
+            "type": "array",
+            "maxItems": 32,
+            "description": "Absent or empty: backups only on demand.",
+            "items": {
+              "$ref": "#/components/schemas/Schedule"
+            }
+          },
+          "target_ids": {
+            "type": "array",
+            "maxItems": 16,
+            "description": "Where backups are stored; every driver but \`zeebe\` needs at least one (400).",
+            "items": {
+              "type": "string"
+            }
+          },
+          "retention": {
+            "$ref": "#/components/schemas/RetentionPolicy"
+          },
+          "compression": {
+            "type": "string",
+            "enum": [
+              "gzip",
+              "none"
+            ],
+            "default": "gzip"
+          },
+          "encryption": {
+            "anyOf": [
+              {
+                "$ref": "#/components/schemas/Encryption"
+              },
+              {
+                "type": "null"
+              }
+            ],
+            "description": "\`null\` turns encryption off for new backups."
+          },
+          "scripts": {
+            "$ref": "#/components/schemas/Scripts"
+          },
+          "paused": {
+            "type": "boolean"
+          }
+        }
       },
-      Deployment: {
-        type: "object",
-        description:
-          "What is backed up, how, when and where. A `pull` deployment's settings are what its agent's config document is rendered from. Secrets never appear (`password_set`).",
-        required: [
+      "Deployment": {
+        "type": "object",
+        "description": "What is backed up, how, when and where. A \`pull\` deployment's settings are what its agent's config document is rendered from. Secrets never appear (\`password_set\`).",
+        "required": [
           "id",
           "tenant_id",
           "name",
@@ -5335,106 +7698,209 @@ export const document: Record<string, unknown> = {
           "paused",
           "next_run_at",
           "created_at",
-          "updated_at",
+          "updated_at"
         ],
-        properties: {
-          id: { type: "string", description: "The deployment's id (opaque).", minLength: 1 },
-          tenant_id: { type: "string", description: "The tenant's id (opaque).", minLength: 1 },
-          name: {
-            type: "string",
-            pattern: "^[a-z0-9][a-z0-9._-]{0,62}$",
-            description: "Unique per tenant.",
+        "properties": {
+          "id": {
+            "type": "string",
+            "description": "The deployment's id (opaque).",
+            "minLength": 1
           },
-          description: { type: ["string", "null"], maxLength: 500 },
-          kind: { $ref: "#/components/schemas/DeploymentKind" },
-          connection: { $ref: "#/components/schemas/ConnectionView" },
-          driver: { $ref: "#/components/schemas/Driver" },
-          schedules: { type: "array", items: { $ref: "#/components/schemas/Schedule" } },
-          target_ids: { type: "array", items: { type: "string" } },
-          retention: { $ref: "#/components/schemas/RetentionPolicy" },
-          compression: { type: "string", enum: ["gzip", "none"] },
-          encryption: { anyOf: [{ $ref: "#/components/schemas/Encryption" }, { type: "null" }] },
-          scripts: { $ref: "#/components/schemas/Scripts" },
-          paused: { type: "boolean" },
-          next_run_at: {
-            type: ["string", "null"],
-            format: "date-time",
-            description: "The next scheduled slot; `null` without schedules or when paused.",
+          "tenant_id": {
+            "type": "string",
+            "description": "The tenant's id (opaque).",
+            "minLength": 1
           },
-          created_at: { type: "string", format: "date-time" },
-          updated_at: { type: "string", format: "date-time" },
-        },
+          "name": {
+            "type": "string",
+            "pattern": "^[a-z0-9][a-z0-9._-]{0,62}$",
+            "description": "Unique per tenant."
+          },
+          "description": {
+            "type": [
+              "string",
+              "null"
+            ],
+            "maxLength": 500
+          },
+          "kind": {
+            "$ref": "#/components/schemas/DeploymentKind"
+          },
+          "connection": {
+            "$ref": "#/components/schemas/ConnectionView"
+          },
+          "driver": {
+            "$ref": "#/components/schemas/Driver"
+          },
+          "schedules": {
+            "type": "array",
+            "items": {
+              "$ref": "#/components/schemas/Schedule"
+            }
+          },
+          "target_ids": {
+            "type": "array",
+            "items": {
+              "type": "string"
+            }
+          },
+          "retention": {
+            "$ref": "#/components/schemas/RetentionPolicy"
+          },
+          "compression": {
+            "type": "string",
+            "enum": [
+              "gzip",
+              "none"
+            ]
+          },
+          "encryption": {
+            "anyOf": [
+              {
+                "$ref": "#/components/schemas/Encryption"
+              },
+              {
+                "type": "null"
+              }
+            ]
+          },
+          "scripts": {
+            "$ref": "#/components/schemas/Scripts"
+          },
+          "paused": {
+            "type": "boolean"
+          },
+          "next_run_at": {
+            "type": [
+              "string",
+              "null"
+            ],
+            "format": "date-time",
+            "description": "The next scheduled slot; \`null\` without schedules or when paused."
+          },
+          "created_at": {
+            "type": "string",
+            "format": "date-time"
+          },
+          "updated_at": {
+            "type": "string",
+            "format": "date-time"
+          }
+        }
       },
-      DeploymentPage: {
-        type: "object",
-        description:
-          'One page of deployments, ordered by name. Pass `next_marker` as `marker` to get the next page; `null` on the last page. The same link is in the `Link: <...>; rel="next"` header.',
-        required: ["items", "next_marker"],
-        properties: {
-          items: { type: "array", items: { $ref: "#/components/schemas/Deployment" } },
-          next_marker: {
-            type: ["string", "null"],
-            description: "The opaque marker of the next page, or `null` on the last page.",
+      "DeploymentPage": {
+        "type": "object",
+        "description": "One page of deployments, ordered by name. Pass \`next_marker\` as \`marker\` to get the next page; \`null\` on the last page. The same link is in the \`Link: <...>; rel=\\"next\\"\` header.",
+        "required": [
+          "items",
+          "next_marker"
+        ],
+        "properties": {
+          "items": {
+            "type": "array",
+            "items": {
+              "$ref": "#/components/schemas/Deployment"
+            }
           },
-        },
+          "next_marker": {
+            "type": [
+              "string",
+              "null"
+            ],
+            "description": "The opaque marker of the next page, or \`null\` on the last page."
+          }
+        }
       },
-      BackupState: {
-        type: "string",
-        enum: [
+      "BackupState": {
+        "type": "string",
+        "enum": [
           "DOES_NOT_EXIST",
           "IN_PROGRESS",
           "COMPLETED",
           "FAILED",
           "INCOMPLETE",
-          "INCOMPATIBLE",
+          "INCOMPATIBLE"
         ],
-        description: "The Zeebe backup states, for a part and, aggregated, for a backup.",
+        "description": "The Zeebe backup states, for a part and, aggregated, for a backup."
       },
-      BackupPart: {
-        type: "object",
-        required: ["name", "state"],
-        properties: {
-          name: {
-            type: "string",
-            description: "The part: a Zeebe partition (`partition-3`), a database, an archive.",
+      "BackupPart": {
+        "type": "object",
+        "required": [
+          "name",
+          "state"
+        ],
+        "properties": {
+          "name": {
+            "type": "string",
+            "description": "The part: a Zeebe partition (\`partition-3\`), a database, an archive."
           },
-          state: { $ref: "#/components/schemas/BackupState" },
-          failure_reason: { type: ["string", "null"] },
-          size_bytes: { type: ["integer", "null"], minimum: 0, format: "int64" },
-          sha256: { type: ["string", "null"], pattern: "^[0-9a-f]{64}$" },
-          created_at: {
-            type: ["string", "null"],
-            format: "date-time",
-            description: "When this part was started.",
+          "state": {
+            "$ref": "#/components/schemas/BackupState"
           },
-          updated_at: {
-            type: ["string", "null"],
-            format: "date-time",
-            description: "When this part last changed state.",
+          "failure_reason": {
+            "type": [
+              "string",
+              "null"
+            ]
           },
-          details: {
-            type: "object",
-            additionalProperties: true,
-            description:
-              "Driver-specific facts, e.g. Zeebe's `snapshot_id`, `checkpoint_position`, `broker_id`, `broker_version`.",
+          "size_bytes": {
+            "type": [
+              "integer",
+              "null"
+            ],
+            "minimum": 0,
+            "format": "int64"
           },
-        },
+          "sha256": {
+            "type": [
+              "string",
+              "null"
+            ],
+            "pattern": "^[0-9a-f]{64}$"
+          },
+          "created_at": {
+            "type": [
+              "string",
+              "null"
+            ],
+            "format": "date-time",
+            "description": "When this part was started."
+          },
+          "updated_at": {
+            "type": [
+              "string",
+              "null"
+            ],
+            "format": "date-time",
+            "description": "When this part last changed state."
+          },
+          "details": {
+            "type": "object",
+            "additionalProperties": true,
+            "description": "Driver-specific facts, e.g. Zeebe's \`snapshot_id\`, \`checkpoint_position\`, \`broker_id\`, \`broker_version\`."
+          }
+        }
       },
-      BackupLocation: {
-        type: "object",
-        required: ["target_id", "url"],
-        properties: {
-          target_id: { type: "string" },
-          url: {
-            type: "string",
-            description: "Where the stored artifact is, in the target's URL scheme.",
+      "BackupLocation": {
+        "type": "object",
+        "required": [
+          "target_id",
+          "url"
+        ],
+        "properties": {
+          "target_id": {
+            "type": "string"
           },
-        },
+          "url": {
+            "type": "string",
+            "description": "Where the stored artifact is, in the target's URL scheme."
+          }
+        }
       },
-      Backup: {
-        type: "object",
-        description: "A backup's manifest.",
-        required: [
+      "Backup": {
+        "type": "object",
+        "description": "A backup's manifest.",
+        "required": [
           "id",
           "deployment_id",
           "sequence",
@@ -5456,244 +7922,410 @@ export const document: Record<string, unknown> = {
           "hold_reason",
           "held_at",
           "deleted",
-          "created_at",
+          "created_at"
         ],
-        properties: {
-          id: { type: "string", description: "The backup's id (opaque).", minLength: 1 },
-          deployment_id: {
-            type: "string",
-            description: "The deployment's id (opaque).",
-            minLength: 1,
+        "properties": {
+          "id": {
+            "type": "string",
+            "description": "The backup's id (opaque).",
+            "minLength": 1
           },
-          sequence: {
-            type: "integer",
-            minimum: 1,
-            format: "int64",
-            description:
-              "Monotonic per deployment (the Zeebe backupId rule): every backup has a higher one than the last; never reused, even after a delete. For a `zeebe` deployment it is the Zeebe backupId.",
+          "deployment_id": {
+            "type": "string",
+            "description": "The deployment's id (opaque).",
+            "minLength": 1
           },
-          level: { type: "string", enum: ["full", "incremental"] },
-          parent_id: {
-            type: ["string", "null"],
-            description: "The backup an incremental builds on; `null` for a full one.",
+          "sequence": {
+            "type": "integer",
+            "minimum": 1,
+            "format": "int64",
+            "description": "Monotonic per deployment (the Zeebe backupId rule): every backup has a higher one than the last; never reused, even after a delete. For a \`zeebe\` deployment it is the Zeebe backupId."
           },
-          session_id: {
-            type: "string",
-            description:
-              "The backup session (Freezer): the id of the full backup that starts this chain; a full backup's own id.",
+          "level": {
+            "type": "string",
+            "enum": [
+              "full",
+              "incremental"
+            ]
           },
-          state: {
-            $ref: "#/components/schemas/BackupState",
-            description:
-              "Aggregated from `parts` as Zeebe does: no parts -> DOES_NOT_EXIST; all COMPLETED -> COMPLETED; else any FAILED -> FAILED; else any INCOMPATIBLE -> INCOMPATIBLE; else any DOES_NOT_EXIST -> INCOMPLETE; else IN_PROGRESS.",
+          "parent_id": {
+            "type": [
+              "string",
+              "null"
+            ],
+            "description": "The backup an incremental builds on; \`null\` for a full one."
           },
-          failure_reason: { type: ["string", "null"] },
-          trigger: {
-            type: "string",
-            enum: ["schedule", "manual", "agent"],
-            description: "`agent`: reported by an agent on its own (OTLP, events).",
+          "session_id": {
+            "type": "string",
+            "description": "The backup session (Freezer): the id of the full backup that starts this chain; a full backup's own id."
           },
-          job_id: { type: ["string", "null"], description: "The job that made it." },
-          metadata: {
-            type: "object",
-            additionalProperties: true,
-            description: "Freezer's backup metadata (sizes in bytes, below).",
-            properties: {
-              host_name: { type: "string" },
-              backup_name: { type: "string" },
-              mode: { type: "string", description: "The deployment kind (Freezer `mode`)." },
-              engine: {
-                type: "string",
-                description:
-                  "The tool that made the dump: `mariadb-dump`, `pg_dump`, `tar`, `sqlite-backup`, `zeebe`.",
+          "state": {
+            "$ref": "#/components/schemas/BackupState",
+            "description": "Aggregated from \`parts\` as Zeebe does: no parts -> DOES_NOT_EXIST; all COMPLETED -> COMPLETED; else any FAILED -> FAILED; else any INCOMPATIBLE -> INCOMPATIBLE; else any DOES_NOT_EXIST -> INCOMPLETE; else IN_PROGRESS."
+          },
+          "failure_reason": {
+            "type": [
+              "string",
+              "null"
+            ]
+          },
+          "trigger": {
+            "type": "string",
+            "enum": [
+              "schedule",
+              "manual",
+              "agent"
+            ],
+            "description": "\`agent\`: reported by an agent on its own (OTLP, events)."
+          },
+          "job_id": {
+            "type": [
+              "string",
+              "null"
+            ],
+            "description": "The job that made it."
+          },
+          "metadata": {
+            "type": "object",
+            "additionalProperties": true,
+            "description": "Freezer's backup metadata (sizes in bytes, below).",
+            "properties": {
+              "host_name": {
+                "type": "string"
               },
-              engine_version: { type: "string" },
-              tool_version: { type: "string", description: "The agent that ran it." },
-              client_os: { type: "string" },
-              compression_alg: { type: "string", enum: ["gzip", "none"] },
-              encrypted: { type: "boolean" },
-              encryption_algorithm: { type: "string", enum: ["aes-256-gcm"] },
-              key_ref: { type: "string" },
-              databases: { type: "array", items: { type: "string" } },
-            },
+              "backup_name": {
+                "type": "string"
+              },
+              "mode": {
+                "type": "string",
+                "description": "The deployment kind (Freezer \`mode\`)."
+              },
+              "engine": {
+                "type": "string",
+                "description": "The tool that made the dump: \`mariadb-dump\`, \`pg_dump\`, \`tar\`, \`sqlite-backup\`, \`zeebe\`."
+              },
+              "engine_version": {
+                "type": "string"
+              },
+              "tool_version": {
+                "type": "string",
+                "description": "The agent that ran it."
+              },
+              "client_os": {
+                "type": "string"
+              },
+              "compression_alg": {
+                "type": "string",
+                "enum": [
+                  "gzip",
+                  "none"
+                ]
+              },
+              "encrypted": {
+                "type": "boolean"
+              },
+              "encryption_algorithm": {
+                "type": "string",
+                "enum": [
+                  "aes-256-gcm"
+                ]
+              },
+              "key_ref": {
+                "type": "string"
+              },
+              "databases": {
+                "type": "array",
+                "items": {
+                  "type": "string"
+                }
+              }
+            }
           },
-          sizes: {
-            type: "object",
-            required: [
+          "sizes": {
+            "type": "object",
+            "required": [
               "uncompressed_bytes",
               "compressed_bytes",
               "stored_bytes",
-              "session_total_bytes",
+              "session_total_bytes"
             ],
-            properties: {
-              uncompressed_bytes: {
-                type: ["integer", "null"],
-                minimum: 0,
-                format: "int64",
-                description: "Before compression (Freezer `backup_size_uncompressed`).",
+            "properties": {
+              "uncompressed_bytes": {
+                "type": [
+                  "integer",
+                  "null"
+                ],
+                "minimum": 0,
+                "format": "int64",
+                "description": "Before compression (Freezer \`backup_size_uncompressed\`)."
               },
-              compressed_bytes: {
-                type: ["integer", "null"],
-                minimum: 0,
-                format: "int64",
-                description: "After compression (Freezer `backup_size_compressed`).",
+              "compressed_bytes": {
+                "type": [
+                  "integer",
+                  "null"
+                ],
+                "minimum": 0,
+                "format": "int64",
+                "description": "After compression (Freezer \`backup_size_compressed\`)."
               },
-              stored_bytes: {
-                type: ["integer", "null"],
-                minimum: 0,
-                format: "int64",
-                description: "What is stored, after encryption.",
+              "stored_bytes": {
+                "type": [
+                  "integer",
+                  "null"
+                ],
+                "minimum": 0,
+                "format": "int64",
+                "description": "What is stored, after encryption."
               },
-              session_total_bytes: {
-                type: ["integer", "null"],
-                minimum: 0,
-                format: "int64",
-                description:
-                  "The whole session up to this backup (Freezer `total_backup_session_size`).",
+              "session_total_bytes": {
+                "type": [
+                  "integer",
+                  "null"
+                ],
+                "minimum": 0,
+                "format": "int64",
+                "description": "The whole session up to this backup (Freezer \`total_backup_session_size\`)."
+              }
+            }
+          },
+          "sha256": {
+            "type": [
+              "string",
+              "null"
+            ],
+            "pattern": "^[0-9a-f]{64}$",
+            "description": "Of the stored artifact; \`null\` until COMPLETED."
+          },
+          "locations": {
+            "type": "array",
+            "description": "One per target holding a copy.",
+            "items": {
+              "$ref": "#/components/schemas/BackupLocation"
+            }
+          },
+          "timings": {
+            "type": "object",
+            "required": [
+              "queued_at",
+              "started_at",
+              "completed_at",
+              "duration_ms"
+            ],
+            "properties": {
+              "queued_at": {
+                "type": "string",
+                "format": "date-time"
               },
-            },
-          },
-          sha256: {
-            type: ["string", "null"],
-            pattern: "^[0-9a-f]{64}$",
-            description: "Of the stored artifact; `null` until COMPLETED.",
-          },
-          locations: {
-            type: "array",
-            description: "One per target holding a copy.",
-            items: { $ref: "#/components/schemas/BackupLocation" },
-          },
-          timings: {
-            type: "object",
-            required: ["queued_at", "started_at", "completed_at", "duration_ms"],
-            properties: {
-              queued_at: { type: "string", format: "date-time" },
-              started_at: { type: ["string", "null"], format: "date-time" },
-              completed_at: { type: ["string", "null"], format: "date-time" },
-              duration_ms: { type: ["integer", "null"], minimum: 0 },
-            },
-          },
-          parts: { type: "array", items: { $ref: "#/components/schemas/BackupPart" } },
-          verification: {
-            type: ["object", "null"],
-            description: "The last verification, `null` if never verified.",
-            required: ["job_id", "at", "ok"],
-            properties: {
-              job_id: { type: "string" },
-              at: { type: "string", format: "date-time" },
-              ok: { type: "boolean" },
-              message: { type: "string" },
-            },
-          },
-          hold: {
-            type: "boolean",
-            description: "Held (legal hold): never pruned, and DELETE answers 409.",
-          },
-          hold_reason: { type: ["string", "null"] },
-          held_at: { type: ["string", "null"], format: "date-time" },
-          deleted: {
-            type: ["object", "null"],
-            description:
-              "The tombstone, once deleted: the catalog keeps the entry (and its sequence) and the files are removed by the next prune. `null` while not deleted.",
-            required: ["at", "by"],
-            properties: {
-              at: { type: "string", format: "date-time" },
-              by: {
-                type: "string",
-                description: "Who: `token:<id>`, `agent:<id>` or `retention`.",
+              "started_at": {
+                "type": [
+                  "string",
+                  "null"
+                ],
+                "format": "date-time"
               },
-              reason: { type: ["string", "null"] },
-            },
+              "completed_at": {
+                "type": [
+                  "string",
+                  "null"
+                ],
+                "format": "date-time"
+              },
+              "duration_ms": {
+                "type": [
+                  "integer",
+                  "null"
+                ],
+                "minimum": 0
+              }
+            }
           },
-          created_at: { type: "string", format: "date-time" },
-        },
+          "parts": {
+            "type": "array",
+            "items": {
+              "$ref": "#/components/schemas/BackupPart"
+            }
+          },
+          "verification": {
+            "type": [
+              "object",
+              "null"
+            ],
+            "description": "The last verification, \`null\` if never verified.",
+            "required": [
+              "job_id",
+              "at",
+              "ok"
+            ],
+            "properties": {
+              "job_id": {
+                "type": "string"
+              },
+              "at": {
+                "type": "string",
+                "format": "date-time"
+              },
+              "ok": {
+                "type": "boolean"
+              },
+              "message": {
+                "type": "string"
+              }
+            }
+          },
+          "hold": {
+            "type": "boolean",
+            "description": "Held (legal hold): never pruned, and DELETE answers 409."
+          },
+          "hold_reason": {
+            "type": [
+              "string",
+              "null"
+            ]
+          },
+          "held_at": {
+            "type": [
+              "string",
+              "null"
+            ],
+            "format": "date-time"
+          },
+          "deleted": {
+            "type": [
+              "object",
+              "null"
+            ],
+            "description": "The tombstone, once deleted: the catalog keeps the entry (and its sequence) and the files are removed by the next prune. \`null\` while not deleted.",
+            "required": [
+              "at",
+              "by"
+            ],
+            "properties": {
+              "at": {
+                "type": "string",
+                "format": "date-time"
+              },
+              "by": {
+                "type": "string",
+                "description": "Who: \`token:<id>\`, \`agent:<id>\` or \`retention\`."
+              },
+              "reason": {
+                "type": [
+                  "string",
+                  "null"
+                ]
+              }
+            }
+          },
+          "created_at": {
+            "type": "string",
+            "format": "date-time"
+          }
+        }
       },
-      BackupPage: {
-        type: "object",
-        description:
-          'One page of backup manifests, newest (highest `sequence`) first. Pass `next_marker` as `marker` to get the next page; `null` on the last page. The same link is in the `Link: <...>; rel="next"` header.',
-        required: ["items", "next_marker"],
-        properties: {
-          items: { type: "array", items: { $ref: "#/components/schemas/Backup" } },
-          next_marker: {
-            type: ["string", "null"],
-            description: "The opaque marker of the next page, or `null` on the last page.",
+      "BackupPage": {
+        "type": "object",
+        "description": "One page of backup manifests, newest (highest \`sequence\`) first. Pass \`next_marker\` as \`marker\` to get the next page; \`null\` on the last page. The same link is in the \`Link: <...>; rel=\\"next\\"\` header.",
+        "required": [
+          "items",
+          "next_marker"
+        ],
+        "properties": {
+          "items": {
+            "type": "array",
+            "items": {
+              "$ref": "#/components/schemas/Backup"
+            }
           },
-        },
+          "next_marker": {
+            "type": [
+              "string",
+              "null"
+            ],
+            "description": "The opaque marker of the next page, or \`null\` on the last page."
+          }
+        }
       },
-      TakeBackupRequest: {
-        type: "object",
-        properties: {
-          sequence: {
-            type: "integer",
-            minimum: 1,
-            format: "int64",
-            description:
-              "The backup's sequence (the Zeebe backupId); absent: the last plus one. One not higher than the deployment's last (deleted backups included) is 409.",
+      "TakeBackupRequest": {
+        "type": "object",
+        "properties": {
+          "sequence": {
+            "type": "integer",
+            "minimum": 1,
+            "format": "int64",
+            "description": "The backup's sequence (the Zeebe backupId); absent: the last plus one. One not higher than the deployment's last (deleted backups included) is 409."
           },
-          level: {
-            type: "string",
-            enum: ["full", "incremental"],
-            default: "full",
-            description:
-              "`incremental` without a completed full backup to build on is taken as full.",
+          "level": {
+            "type": "string",
+            "enum": [
+              "full",
+              "incremental"
+            ],
+            "default": "full",
+            "description": "\`incremental\` without a completed full backup to build on is taken as full."
           },
-          target_ids: {
-            type: "array",
-            minItems: 1,
-            description: "A subset of the deployment's targets; absent: all.",
-            items: { type: "string" },
+          "target_ids": {
+            "type": "array",
+            "minItems": 1,
+            "description": "A subset of the deployment's targets; absent: all.",
+            "items": {
+              "type": "string"
+            }
           },
-          note: {
-            type: "string",
-            maxLength: 500,
-            description: "Kept in the audit entry and the backup's metadata.",
-          },
-        },
+          "note": {
+            "type": "string",
+            "maxLength": 500,
+            "description": "Kept in the audit entry and the backup's metadata."
+          }
+        }
       },
-      HoldRequest: {
-        type: "object",
-        properties: {
-          reason: {
-            type: "string",
-            maxLength: 500,
-            description: "Why it is held; kept with the backup and in the audit log.",
-          },
-        },
+      "HoldRequest": {
+        "type": "object",
+        "properties": {
+          "reason": {
+            "type": "string",
+            "maxLength": 500,
+            "description": "Why it is held; kept with the backup and in the audit log."
+          }
+        }
       },
-      RestoreRequest: {
-        type: "object",
-        required: ["backup_id"],
-        properties: {
-          backup_id: {
-            type: "string",
-            minLength: 1,
-            description:
-              "The backup to restore, or `latest`: the newest COMPLETED, not deleted backup.",
-            examples: ["latest"],
+      "RestoreRequest": {
+        "type": "object",
+        "required": [
+          "backup_id"
+        ],
+        "properties": {
+          "backup_id": {
+            "type": "string",
+            "minLength": 1,
+            "description": "The backup to restore, or \`latest\`: the newest COMPLETED, not deleted backup.",
+            "examples": [
+              "latest"
+            ]
           },
-          target: {
-            type: "string",
-            description:
-              "Where to restore: a database name, a directory or a file on the agent's host, depending on the kind; absent: in place (the deployment's own connection).",
+          "target": {
+            "type": "string",
+            "description": "Where to restore: a database name, a directory or a file on the agent's host, depending on the kind; absent: in place (the deployment's own connection)."
           },
-          verify: {
-            type: "string",
-            enum: ["auto", "skip", "require"],
-            default: "auto",
-            description:
-              "Check the stored artifact's SHA-256 before writing: `auto` when the manifest has one, `require` refuses (412) a backup without one, `skip` does not check.",
+          "verify": {
+            "type": "string",
+            "enum": [
+              "auto",
+              "skip",
+              "require"
+            ],
+            "default": "auto",
+            "description": "Check the stored artifact's SHA-256 before writing: \`auto\` when the manifest has one, \`require\` refuses (412) a backup without one, \`skip\` does not check."
           },
-          force: {
-            type: "boolean",
-            default: false,
-            description: "Overwrite a target that is not empty.",
-          },
-        },
+          "force": {
+            "type": "boolean",
+            "default": false,
+            "description": "Overwrite a target that is not empty."
+          }
+        }
       },
-      Restore: {
-        type: "object",
-        required: [
+      "Restore": {
+        "type": "object",
+        "required": [
           "id",
           "deployment_id",
           "requested_backup",
@@ -5705,72 +8337,143 @@ export const document: Record<string, unknown> = {
           "status",
           "created_at",
           "started_at",
-          "ended_at",
+          "ended_at"
         ],
-        properties: {
-          id: { type: "string", description: "The restore's id (opaque).", minLength: 1 },
-          deployment_id: {
-            type: "string",
-            description: "The deployment's id (opaque).",
-            minLength: 1,
+        "properties": {
+          "id": {
+            "type": "string",
+            "description": "The restore's id (opaque).",
+            "minLength": 1
           },
-          requested_backup: {
-            type: "string",
-            description: "What was asked for: a backup id or `latest`.",
+          "deployment_id": {
+            "type": "string",
+            "description": "The deployment's id (opaque).",
+            "minLength": 1
           },
-          backup_id: {
-            type: "string",
-            description: "The backup being restored (`latest` resolved).",
+          "requested_backup": {
+            "type": "string",
+            "description": "What was asked for: a backup id or \`latest\`."
           },
-          target: { type: ["string", "null"] },
-          verify: { type: "string", enum: ["auto", "skip", "require"] },
-          force: { type: "boolean" },
-          job_id: { type: "string" },
-          status: { $ref: "#/components/schemas/JobStatus" },
-          created_at: { type: "string", format: "date-time" },
-          started_at: { type: ["string", "null"], format: "date-time" },
-          ended_at: { type: ["string", "null"], format: "date-time" },
-        },
+          "backup_id": {
+            "type": "string",
+            "description": "The backup being restored (\`latest\` resolved)."
+          },
+          "target": {
+            "type": [
+              "string",
+              "null"
+            ]
+          },
+          "verify": {
+            "type": "string",
+            "enum": [
+              "auto",
+              "skip",
+              "require"
+            ]
+          },
+          "force": {
+            "type": "boolean"
+          },
+          "job_id": {
+            "type": "string"
+          },
+          "status": {
+            "$ref": "#/components/schemas/JobStatus"
+          },
+          "created_at": {
+            "type": "string",
+            "format": "date-time"
+          },
+          "started_at": {
+            "type": [
+              "string",
+              "null"
+            ],
+            "format": "date-time"
+          },
+          "ended_at": {
+            "type": [
+              "string",
+              "null"
+            ],
+            "format": "date-time"
+          }
+        }
       },
-      JobStatus: {
-        type: "string",
-        enum: ["QUEUED", "RUNNING", "SUCCEEDED", "FAILED", "CANCELLED"],
-        description:
-          "QUEUED (waiting for a slot or an agent's claim) -> RUNNING -> SUCCEEDED | FAILED | CANCELLED. A claimed job whose agent stops reporting past its lease is requeued once, then FAILED.",
+      "JobStatus": {
+        "type": "string",
+        "enum": [
+          "QUEUED",
+          "RUNNING",
+          "SUCCEEDED",
+          "FAILED",
+          "CANCELLED"
+        ],
+        "description": "QUEUED (waiting for a slot or an agent's claim) -> RUNNING -> SUCCEEDED | FAILED | CANCELLED. A claimed job whose agent stops reporting past its lease is requeued once, then FAILED."
       },
-      JobKind: { type: "string", enum: ["backup", "restore", "verify"] },
-      JobPhase: {
-        type: "object",
-        required: ["name", "status", "started_at", "ended_at", "log", "error_log", "log_truncated"],
-        properties: {
-          name: {
-            type: "string",
-            description:
-              "e.g. `pre-backup-lock`, `pre-backup-check`, `backup`, `upload`, `backup-cleanup`, `post-backup-unlock`.",
-          },
-          status: {
-            type: "string",
-            enum: ["RUNNING", "SUCCEEDED", "FAILED", "SKIPPED", "CANCELLED"],
-          },
-          started_at: { type: "string", format: "date-time" },
-          ended_at: { type: ["string", "null"], format: "date-time" },
-          log: {
-            type: "string",
-            description:
-              "The phase's stdout (the script agent's `<phase>_log`), truncated; full logs at `/logs`.",
-          },
-          error_log: {
-            type: "string",
-            description: "The phase's stderr (`<phase>_errorlog`), truncated.",
-          },
-          log_truncated: { type: "boolean" },
-        },
+      "JobKind": {
+        "type": "string",
+        "enum": [
+          "backup",
+          "restore",
+          "verify"
+        ]
       },
-      Job: {
-        type: "object",
-        description:
-          "A unit of work (backup, restore, verify), shaped like the script agent's poll body.",
-        required: [
+      "JobPhase": {
+        "type": "object",
+        "required": [
+          "name",
+          "status",
+          "started_at",
+          "ended_at",
+          "log",
+          "error_log",
+          "log_truncated"
+        ],
+        "properties": {
+          "name": {
+            "type": "string",
+            "description": "e.g. \`pre-backup-lock\`, \`pre-backup-check\`, \`backup\`, \`upload\`, \`backup-cleanup\`, \`post-backup-unlock\`."
+          },
+          "status": {
+            "type": "string",
+            "enum": [
+              "RUNNING",
+              "SUCCEEDED",
+              "FAILED",
+              "SKIPPED",
+              "CANCELLED"
+            ]
+          },
+          "started_at": {
+            "type": "string",
+            "format": "date-time"
+          },
+          "ended_at": {
+            "type": [
+              "string",
+              "null"
+            ],
+            "format": "date-time"
+          },
+          "log": {
+            "type": "string",
+            "description": "The phase's stdout (the script agent's \`<phase>_log\`), truncated; full logs at \`/logs\`."
+          },
+          "error_log": {
+            "type": "string",
+            "description": "The phase's stderr (\`<phase>_errorlog\`), truncated."
+          },
+          "log_truncated": {
+            "type": "boolean"
+          }
+        }
+      },
+      "Job": {
+        "type": "object",
+        "description": "A unit of work (backup, restore, verify), shaped like the script agent's poll body.",
+        "required": [
           "id",
           "tenant_id",
           "deployment_id",
@@ -5790,189 +8493,349 @@ export const document: Record<string, unknown> = {
           "started_at",
           "ended_at",
           "execution_time_ms",
-          "cancel_requested_at",
+          "cancel_requested_at"
         ],
-        properties: {
-          id: { type: "string", description: "The job's id (opaque).", minLength: 1 },
-          tenant_id: { type: "string", description: "The tenant's id (opaque).", minLength: 1 },
-          deployment_id: {
-            type: "string",
-            description: "The deployment's id (opaque).",
-            minLength: 1,
+        "properties": {
+          "id": {
+            "type": "string",
+            "description": "The job's id (opaque).",
+            "minLength": 1
           },
-          kind: { $ref: "#/components/schemas/JobKind" },
-          status: { $ref: "#/components/schemas/JobStatus" },
-          phase: {
-            type: ["string", "null"],
-            description: "The current phase; `finished` once done; `null` while queued.",
+          "tenant_id": {
+            "type": "string",
+            "description": "The tenant's id (opaque).",
+            "minLength": 1
           },
-          trigger: { type: "string", enum: ["schedule", "manual", "retry"] },
-          attempt: {
-            type: "integer",
-            minimum: 0,
-            description: "1 on the first claim, 2 after a lease-expiry requeue.",
+          "deployment_id": {
+            "type": "string",
+            "description": "The deployment's id (opaque).",
+            "minLength": 1
           },
-          agent_id: {
-            type: ["string", "null"],
-            description: "The agent that claimed it (`pull` drivers).",
+          "kind": {
+            "$ref": "#/components/schemas/JobKind"
           },
-          backup_id: {
-            type: ["string", "null"],
-            description: "The backup it makes (`backup`) or reads (`verify`, `restore`).",
+          "status": {
+            "$ref": "#/components/schemas/JobStatus"
           },
-          restore_id: { type: ["string", "null"] },
-          sequence: { type: ["integer", "null"], minimum: 1, format: "int64" },
-          message: { type: ["string", "null"] },
-          error_message: {
-            type: ["string", "null"],
-            description: "Why it failed; never a secret.",
+          "phase": {
+            "type": [
+              "string",
+              "null"
+            ],
+            "description": "The current phase; \`finished\` once done; \`null\` while queued."
           },
-          phases: { type: "array", items: { $ref: "#/components/schemas/JobPhase" } },
-          created_at: { type: "string", format: "date-time" },
-          started_at: { type: ["string", "null"], format: "date-time" },
-          ended_at: { type: ["string", "null"], format: "date-time" },
-          execution_time_ms: { type: ["integer", "null"], minimum: 0 },
-          cancel_requested_at: {
-            type: ["string", "null"],
-            format: "date-time",
-            description: "Set by `cancelJob`; a running job stops at its next progress report.",
+          "trigger": {
+            "type": "string",
+            "enum": [
+              "schedule",
+              "manual",
+              "retry"
+            ]
           },
-        },
+          "attempt": {
+            "type": "integer",
+            "minimum": 0,
+            "description": "1 on the first claim, 2 after a lease-expiry requeue."
+          },
+          "agent_id": {
+            "type": [
+              "string",
+              "null"
+            ],
+            "description": "The agent that claimed it (\`pull\` drivers)."
+          },
+          "backup_id": {
+            "type": [
+              "string",
+              "null"
+            ],
+            "description": "The backup it makes (\`backup\`) or reads (\`verify\`, \`restore\`)."
+          },
+          "restore_id": {
+            "type": [
+              "string",
+              "null"
+            ]
+          },
+          "sequence": {
+            "type": [
+              "integer",
+              "null"
+            ],
+            "minimum": 1,
+            "format": "int64"
+          },
+          "message": {
+            "type": [
+              "string",
+              "null"
+            ]
+          },
+          "error_message": {
+            "type": [
+              "string",
+              "null"
+            ],
+            "description": "Why it failed; never a secret."
+          },
+          "phases": {
+            "type": "array",
+            "items": {
+              "$ref": "#/components/schemas/JobPhase"
+            }
+          },
+          "created_at": {
+            "type": "string",
+            "format": "date-time"
+          },
+          "started_at": {
+            "type": [
+              "string",
+              "null"
+            ],
+            "format": "date-time"
+          },
+          "ended_at": {
+            "type": [
+              "string",
+              "null"
+            ],
+            "format": "date-time"
+          },
+          "execution_time_ms": {
+            "type": [
+              "integer",
+              "null"
+            ],
+            "minimum": 0
+          },
+          "cancel_requested_at": {
+            "type": [
+              "string",
+              "null"
+            ],
+            "format": "date-time",
+            "description": "Set by \`cancelJob\`; a running job stops at its next progress report."
+          }
+        }
       },
-      JobPage: {
-        type: "object",
-        description:
-          'One page of jobs, newest first. Pass `next_marker` as `marker` to get the next page; `null` on the last page. The same link is in the `Link: <...>; rel="next"` header.',
-        required: ["items", "next_marker"],
-        properties: {
-          items: { type: "array", items: { $ref: "#/components/schemas/Job" } },
-          next_marker: {
-            type: ["string", "null"],
-            description: "The opaque marker of the next page, or `null` on the last page.",
-          },
-        },
-      },
-      StreamEventFrame: {
-        type: "object",
-        description: "One event: an NDJSON line of a stream, or an item of an event page.",
-        required: ["schema", "severity", "op", "subject", "body", "at"],
-        properties: {
-          schema: { type: "string", const: "stowage.v1" },
-          id: {
-            type: "string",
-            description:
-              "The stored event's id (absent on frames that are not stored, e.g. the final one).",
-          },
-          severity: { type: "string", enum: ["debug", "info", "notice", "warning", "error"] },
-          op: {
-            type: "string",
-            pattern: "^(?!error$)[a-z][a-z0-9_.]*$",
-            description:
-              "What happened: `job_queued`, `job_started`, `phase_started`, `phase_completed`, `progress`, `backup_completed`, `verify_completed`, `restore_completed`, `job_failed`, `job_cancelled`, `requeued`, `skipped`, `stream_end`... (`error` is the error frame).",
-          },
-          subject: {
-            type: "object",
-            description:
-              "What the event is about: ids by resource (`deployment`, `job`, `backup`, `restore`, `agent`).",
-            additionalProperties: { type: "string" },
-          },
-          body: {
-            type: "object",
-            additionalProperties: true,
-            description:
-              'The op\'s data, e.g. `{ "bytes": 4194304000, "throughput_mb_s": 620 }` for `progress`.',
-          },
-          at: { type: "string", format: "date-time" },
-          final: {
-            type: "boolean",
-            default: false,
-            description:
-              "True on the last frame of a stream only: a job stream ends with the job's outcome (`backup_completed`, `verify_completed`, `restore_completed`, `job_failed`, `job_cancelled`); a replay without `follow` ends with `stream_end`.",
-          },
-        },
-      },
-      StreamErrorFrame: {
-        type: "object",
-        description:
-          "The frame that ends a stream that failed (the stream, not the job: a failed job ends with its `job_failed` outcome). Nothing follows it; the connection closes.",
-        required: ["schema", "severity", "op", "subject", "body", "at", "final"],
-        properties: {
-          schema: { type: "string", const: "stowage.v1" },
-          id: {
-            type: "string",
-            description:
-              "The stored event's id (absent on frames that are not stored, e.g. the final one).",
-          },
-          severity: { type: "string", const: "error" },
-          op: { type: "string", const: "error" },
-          subject: {
-            type: "object",
-            description:
-              "What the event is about: ids by resource (`deployment`, `job`, `backup`, `restore`, `agent`).",
-            additionalProperties: { type: "string" },
-          },
-          body: {
-            $ref: "#/components/schemas/Error",
-            description:
-              "The error envelope's `error` member (code, message, suggestion, request_id).",
-          },
-          at: { type: "string", format: "date-time" },
-          final: { type: "boolean", const: true },
-        },
-      },
-      StreamEvent: {
-        description:
-          "One line of an `application/x-ndjson` event stream: an event frame, or the error frame that ends a failed stream. Every stream ends with a frame whose `final` is true. Frames carry no secret.",
-        anyOf: [
-          { $ref: "#/components/schemas/StreamEventFrame" },
-          { $ref: "#/components/schemas/StreamErrorFrame" },
+      "JobPage": {
+        "type": "object",
+        "description": "One page of jobs, newest first. Pass \`next_marker\` as \`marker\` to get the next page; \`null\` on the last page. The same link is in the \`Link: <...>; rel=\\"next\\"\` header.",
+        "required": [
+          "items",
+          "next_marker"
         ],
+        "properties": {
+          "items": {
+            "type": "array",
+            "items": {
+              "$ref": "#/components/schemas/Job"
+            }
+          },
+          "next_marker": {
+            "type": [
+              "string",
+              "null"
+            ],
+            "description": "The opaque marker of the next page, or \`null\` on the last page."
+          }
+        }
       },
-      LogLine: {
-        type: "object",
-        description:
-          "One log line, as databacker's `Log` (`run`, `timestamp`, `level`, `fields`, `message`), plus `final` and `error` to end a stream.",
-        required: ["run", "timestamp", "level", "message"],
-        properties: {
-          run: { type: "string", description: "The run: the job's id." },
-          timestamp: { type: "string", format: "date-time" },
-          level: { type: "string", enum: ["trace", "debug", "info", "warn", "error", "fatal"] },
-          fields: {
-            type: "object",
-            additionalProperties: true,
-            description: "Key-value fields of the line (`phase`, `stream`: stdout|stderr...).",
+      "StreamEventFrame": {
+        "type": "object",
+        "description": "One event: an NDJSON line of a stream, or an item of an event page.",
+        "required": [
+          "schema",
+          "severity",
+          "op",
+          "subject",
+          "body",
+          "at"
+        ],
+        "properties": {
+          "schema": {
+            "type": "string",
+            "const": "stowage.v1"
           },
-          message: { type: "string" },
-          final: {
-            type: "boolean",
-            default: false,
-            description:
-              "True on the last line of a stream only (with `fields.status`, the job's status, when it ended).",
+          "id": {
+            "type": "string",
+            "description": "The stored event's id (absent on frames that are not stored, e.g. the final one)."
           },
-          error: {
-            $ref: "#/components/schemas/Error",
-            description:
-              "Only on the last line of a stream that failed (level `error`): the error envelope's `error`.",
+          "severity": {
+            "type": "string",
+            "enum": [
+              "debug",
+              "info",
+              "notice",
+              "warning",
+              "error"
+            ]
           },
-        },
+          "op": {
+            "type": "string",
+            "pattern": "^(?!error$)[a-z][a-z0-9_.]*$",
+            "description": "What happened: \`job_queued\`, \`job_started\`, \`phase_started\`, \`phase_completed\`, \`progress\`, \`backup_completed\`, \`verify_completed\`, \`restore_completed\`, \`job_failed\`, \`job_cancelled\`, \`requeued\`, \`skipped\`, \`stream_end\`... (\`error\` is the error frame)."
+          },
+          "subject": {
+            "type": "object",
+            "description": "What the event is about: ids by resource (\`deployment\`, \`job\`, \`backup\`, \`restore\`, \`agent\`).",
+            "additionalProperties": {
+              "type": "string"
+            }
+          },
+          "body": {
+            "type": "object",
+            "additionalProperties": true,
+            "description": "The op's data, e.g. \`{ \\"bytes\\": 4194304000, \\"throughput_mb_s\\": 620 }\` for \`progress\`."
+          },
+          "at": {
+            "type": "string",
+            "format": "date-time"
+          },
+          "final": {
+            "type": "boolean",
+            "default": false,
+            "description": "True on the last frame of a stream only: a job stream ends with the job's outcome (\`backup_completed\`, \`verify_completed\`, \`restore_completed\`, \`job_failed\`, \`job_cancelled\`); a replay without \`follow\` ends with \`stream_end\`."
+          }
+        }
       },
-      EventPage: {
-        type: "object",
-        description:
-          'One page of stored events, oldest first. Pass `next_marker` as `marker` to get the next page; `null` on the last page. The same link is in the `Link: <...>; rel="next"` header.',
-        required: ["items", "next_marker"],
-        properties: {
-          items: { type: "array", items: { $ref: "#/components/schemas/StreamEventFrame" } },
-          next_marker: {
-            type: ["string", "null"],
-            description: "The opaque marker of the next page, or `null` on the last page.",
+      "StreamErrorFrame": {
+        "type": "object",
+        "description": "The frame that ends a stream that failed (the stream, not the job: a failed job ends with its \`job_failed\` outcome). Nothing follows it; the connection closes.",
+        "required": [
+          "schema",
+          "severity",
+          "op",
+          "subject",
+          "body",
+          "at",
+          "final"
+        ],
+        "properties": {
+          "schema": {
+            "type": "string",
+            "const": "stowage.v1"
           },
-        },
+          "id": {
+            "type": "string",
+            "description": "The stored event's id (absent on frames that are not stored, e.g. the final one)."
+          },
+          "severity": {
+            "type": "string",
+            "const": "error"
+          },
+          "op": {
+            "type": "string",
+            "const": "error"
+          },
+          "subject": {
+            "type": "object",
+            "description": "What the event is about: ids by resource (\`deployment\`, \`job\`, \`backup\`, \`restore\`, \`agent\`).",
+            "additionalProperties": {
+              "type": "string"
+            }
+          },
+          "body": {
+            "$ref": "#/components/schemas/Error",
+            "description": "The error envelope's \`error\` member (code, message, suggestion, request_id)."
+          },
+          "at": {
+            "type": "string",
+            "format": "date-time"
+          },
+          "final": {
+            "type": "boolean",
+            "const": true
+          }
+        }
       },
-      AuditEntry: {
-        type: "object",
-        description: "One entry of the append-only audit log; every mutation appends one.",
-        required: [
+      "StreamEvent": {
+        "description": "One line of an \`application/x-ndjson\` event stream: an event frame, or the error frame that ends a failed stream. Every stream ends with a frame whose \`final\` is true. Frames carry no secret.",
+        "anyOf": [
+          {
+            "$ref": "#/components/schemas/StreamEventFrame"
+          },
+          {
+            "$ref": "#/components/schemas/StreamErrorFrame"
+          }
+        ]
+      },
+      "LogLine": {
+        "type": "object",
+        "description": "One log line, as databacker's \`Log\` (\`run\`, \`timestamp\`, \`level\`, \`fields\`, \`message\`), plus \`final\` and \`error\` to end a stream.",
+        "required": [
+          "run",
+          "timestamp",
+          "level",
+          "message"
+        ],
+        "properties": {
+          "run": {
+            "type": "string",
+            "description": "The run: the job's id."
+          },
+          "timestamp": {
+            "type": "string",
+            "format": "date-time"
+          },
+          "level": {
+            "type": "string",
+            "enum": [
+              "trace",
+              "debug",
+              "info",
+              "warn",
+              "error",
+              "fatal"
+            ]
+          },
+          "fields": {
+            "type": "object",
+            "additionalProperties": true,
+            "description": "Key-value fields of the line (\`phase\`, \`stream\`: stdout|stderr...)."
+          },
+          "message": {
+            "type": "string"
+          },
+          "final": {
+            "type": "boolean",
+            "default": false,
+            "description": "True on the last line of a stream only (with \`fields.status\`, the job's status, when it ended)."
+          },
+          "error": {
+            "$ref": "#/components/schemas/Error",
+            "description": "Only on the last line of a stream that failed (level \`error\`): the error envelope's \`error\`."
+          }
+        }
+      },
+      "EventPage": {
+        "type": "object",
+        "description": "One page of stored events, oldest first. Pass \`next_marker\` as \`marker\` to get the next page; \`null\` on the last page. The same link is in the \`Link: <...>; rel=\\"next\\"\` header.",
+        "required": [
+          "items",
+          "next_marker"
+        ],
+        "properties": {
+          "items": {
+            "type": "array",
+            "items": {
+              "$ref": "#/components/schemas/StreamEventFrame"
+            }
+          },
+          "next_marker": {
+            "type": [
+              "string",
+              "null"
+            ],
+            "description": "The opaque marker of the next page, or \`null\` on the last page."
+          }
+        }
+      },
+      "AuditEntry": {
+        "type": "object",
+        "description": "One entry of the append-only audit log; every mutation appends one.",
+        "required": [
           "id",
           "sequence",
           "at",
@@ -5983,130 +8846,239 @@ export const document: Record<string, unknown> = {
           "details",
           "request_id",
           "prev_hash",
-          "hash",
+          "hash"
         ],
-        properties: {
-          id: { type: "string", description: "The audit entry's id (opaque).", minLength: 1 },
-          sequence: {
-            type: "integer",
-            minimum: 1,
-            format: "int64",
-            description: "Position in the chain; gapless.",
+        "properties": {
+          "id": {
+            "type": "string",
+            "description": "The audit entry's id (opaque).",
+            "minLength": 1
           },
-          at: { type: "string", format: "date-time" },
-          tenant_id: { type: "string", description: "The tenant's id (opaque).", minLength: 1 },
-          actor: {
-            type: "object",
-            required: ["type", "id", "name"],
-            properties: {
-              type: { type: "string", enum: ["token", "agent", "system"] },
-              id: { type: ["string", "null"] },
-              name: { type: "string" },
+          "sequence": {
+            "type": "integer",
+            "minimum": 1,
+            "format": "int64",
+            "description": "Position in the chain; gapless."
+          },
+          "at": {
+            "type": "string",
+            "format": "date-time"
+          },
+          "tenant_id": {
+            "type": "string",
+            "description": "The tenant's id (opaque).",
+            "minLength": 1
+          },
+          "actor": {
+            "type": "object",
+            "required": [
+              "type",
+              "id",
+              "name"
+            ],
+            "properties": {
+              "type": {
+                "type": "string",
+                "enum": [
+                  "token",
+                  "agent",
+                  "system"
+                ]
+              },
+              "id": {
+                "type": [
+                  "string",
+                  "null"
+                ]
+              },
+              "name": {
+                "type": "string"
+              }
+            }
+          },
+          "action": {
+            "type": "string",
+            "description": "The mutation, named as its command (\`deployments.create\`, \`backups.delete\`)."
+          },
+          "subject": {
+            "type": "object",
+            "additionalProperties": {
+              "type": "string"
             },
+            "description": "The ids it touched."
           },
-          action: {
-            type: "string",
-            description:
-              "The mutation, named as its command (`deployments.create`, `backups.delete`).",
+          "details": {
+            "type": "object",
+            "additionalProperties": true,
+            "description": "What changed (field names, never secret values)."
           },
-          subject: {
-            type: "object",
-            additionalProperties: { type: "string" },
-            description: "The ids it touched.",
+          "request_id": {
+            "type": [
+              "string",
+              "null"
+            ]
           },
-          details: {
-            type: "object",
-            additionalProperties: true,
-            description: "What changed (field names, never secret values).",
+          "prev_hash": {
+            "type": "string",
+            "pattern": "^[0-9a-f]{64}$",
+            "description": "The previous entry's \`hash\` (64 zeros for the first)."
           },
-          request_id: { type: ["string", "null"] },
-          prev_hash: {
-            type: "string",
-            pattern: "^[0-9a-f]{64}$",
-            description: "The previous entry's `hash` (64 zeros for the first).",
-          },
-          hash: {
-            type: "string",
-            pattern: "^[0-9a-f]{64}$",
-            description: "SHA-256 over `prev_hash` and this entry's canonical JSON.",
-          },
-        },
+          "hash": {
+            "type": "string",
+            "pattern": "^[0-9a-f]{64}$",
+            "description": "SHA-256 over \`prev_hash\` and this entry's canonical JSON."
+          }
+        }
       },
-      AuditPage: {
-        type: "object",
-        description:
-          'One page of audit entries, newest (highest `sequence`) first. Pass `next_marker` as `marker` to get the next page; `null` on the last page. The same link is in the `Link: <...>; rel="next"` header.',
-        required: ["items", "next_marker"],
-        properties: {
-          items: { type: "array", items: { $ref: "#/components/schemas/AuditEntry" } },
-          next_marker: {
-            type: ["string", "null"],
-            description: "The opaque marker of the next page, or `null` on the last page.",
+      "AuditPage": {
+        "type": "object",
+        "description": "One page of audit entries, newest (highest \`sequence\`) first. Pass \`next_marker\` as \`marker\` to get the next page; \`null\` on the last page. The same link is in the \`Link: <...>; rel=\\"next\\"\` header.",
+        "required": [
+          "items",
+          "next_marker"
+        ],
+        "properties": {
+          "items": {
+            "type": "array",
+            "items": {
+              "$ref": "#/components/schemas/AuditEntry"
+            }
           },
-        },
+          "next_marker": {
+            "type": [
+              "string",
+              "null"
+            ],
+            "description": "The opaque marker of the next page, or \`null\` on the last page."
+          }
+        }
       },
-      AuditChainBreak: {
-        type: "object",
-        required: ["entry_id", "sequence", "reason", "expected", "actual"],
-        properties: {
-          entry_id: { type: "string" },
-          sequence: { type: "integer", minimum: 1, format: "int64" },
-          reason: {
-            type: "string",
-            enum: ["hash_mismatch", "prev_hash_mismatch", "sequence_gap"],
-            description:
-              "`hash_mismatch`: the entry was altered; `prev_hash_mismatch`: an entry before it was altered or removed; `sequence_gap`: entries are missing.",
+      "AuditChainBreak": {
+        "type": "object",
+        "required": [
+          "entry_id",
+          "sequence",
+          "reason",
+          "expected",
+          "actual"
+        ],
+        "properties": {
+          "entry_id": {
+            "type": "string"
           },
-          expected: {
-            type: "string",
-            description: "The hash (or sequence) the chain requires here.",
+          "sequence": {
+            "type": "integer",
+            "minimum": 1,
+            "format": "int64"
           },
-          actual: { type: "string", description: "What the stored entry has." },
-        },
+          "reason": {
+            "type": "string",
+            "enum": [
+              "hash_mismatch",
+              "prev_hash_mismatch",
+              "sequence_gap"
+            ],
+            "description": "\`hash_mismatch\`: the entry was altered; \`prev_hash_mismatch\`: an entry before it was altered or removed; \`sequence_gap\`: entries are missing."
+          },
+          "expected": {
+            "type": "string",
+            "description": "The hash (or sequence) the chain requires here."
+          },
+          "actual": {
+            "type": "string",
+            "description": "What the stored entry has."
+          }
+        }
       },
-      AuditChainVerification: {
-        type: "object",
-        required: ["ok", "checked", "head", "first_broken"],
-        properties: {
-          ok: {
-            type: "boolean",
-            description: "Whether every entry's hash is intact. The CLI exits 9 when it is not.",
+      "AuditChainVerification": {
+        "type": "object",
+        "required": [
+          "ok",
+          "checked",
+          "head",
+          "first_broken"
+        ],
+        "properties": {
+          "ok": {
+            "type": "boolean",
+            "description": "Whether every entry's hash is intact. The CLI exits 9 when it is not."
           },
-          checked: { type: "integer", minimum: 0, description: "Entries walked." },
-          head: {
-            type: ["object", "null"],
-            description: "The newest entry checked; `null` for an empty log.",
-            required: ["entry_id", "sequence", "hash"],
-            properties: {
-              entry_id: { type: "string" },
-              sequence: { type: "integer", minimum: 1, format: "int64" },
-              hash: { type: "string", pattern: "^[0-9a-f]{64}$" },
-            },
+          "checked": {
+            "type": "integer",
+            "minimum": 0,
+            "description": "Entries walked."
           },
-          first_broken: {
-            anyOf: [{ $ref: "#/components/schemas/AuditChainBreak" }, { type: "null" }],
-            description: "The first entry where the chain breaks; `null` when `ok`.",
+          "head": {
+            "type": [
+              "object",
+              "null"
+            ],
+            "description": "The newest entry checked; \`null\` for an empty log.",
+            "required": [
+              "entry_id",
+              "sequence",
+              "hash"
+            ],
+            "properties": {
+              "entry_id": {
+                "type": "string"
+              },
+              "sequence": {
+                "type": "integer",
+                "minimum": 1,
+                "format": "int64"
+              },
+              "hash": {
+                "type": "string",
+                "pattern": "^[0-9a-f]{64}$"
+              }
+            }
           },
-        },
+          "first_broken": {
+            "anyOf": [
+              {
+                "$ref": "#/components/schemas/AuditChainBreak"
+              },
+              {
+                "type": "null"
+              }
+            ],
+            "description": "The first entry where the chain breaks; \`null\` when \`ok\`."
+          }
+        }
       },
-      DoctorProblem: {
-        type: "object",
-        required: ["code", "severity", "message", "suggestion"],
-        properties: {
-          code: {
-            type: "string",
-            pattern: "^[a-z_]+(\\.[a-z_]+)+$",
-            description:
-              "`backup.overdue`, `backup.never_succeeded`, `jobs.failing`, `agent.offline`, `agent.revoked`, `agent.unassigned`, `schedule.none`, `retention.none`...",
+      "DoctorProblem": {
+        "type": "object",
+        "required": [
+          "code",
+          "severity",
+          "message",
+          "suggestion"
+        ],
+        "properties": {
+          "code": {
+            "type": "string",
+            "pattern": "^[a-z_]+(\\\\.[a-z_]+)+$",
+            "description": "\`backup.overdue\`, \`backup.never_succeeded\`, \`jobs.failing\`, \`agent.offline\`, \`agent.revoked\`, \`agent.unassigned\`, \`schedule.none\`, \`retention.none\`..."
           },
-          severity: { type: "string", enum: ["warning", "critical"] },
-          message: { type: "string" },
-          suggestion: { $ref: "#/components/schemas/Suggestion" },
-        },
+          "severity": {
+            "type": "string",
+            "enum": [
+              "warning",
+              "critical"
+            ]
+          },
+          "message": {
+            "type": "string"
+          },
+          "suggestion": {
+            "$ref": "#/components/schemas/Suggestion"
+          }
+        }
       },
-      DoctorDeployment: {
-        type: "object",
-        required: [
+      "DoctorDeployment": {
+        "type": "object",
+        "required": [
           "deployment_id",
           "name",
           "status",
@@ -6114,1154 +9086,1933 @@ export const document: Record<string, unknown> = {
           "expected_interval_seconds",
           "agent",
           "consecutive_failures",
-          "problems",
+          "problems"
         ],
-        properties: {
-          deployment_id: { type: "string" },
-          name: { type: "string" },
-          status: {
-            type: "string",
-            enum: ["ok", "warning", "critical"],
-            description: "The worst problem's severity, `ok` without one.",
+        "properties": {
+          "deployment_id": {
+            "type": "string"
           },
-          last_good_backup: {
-            type: ["object", "null"],
-            description: "The newest COMPLETED, not deleted backup; `null` if none.",
-            required: ["backup_id", "completed_at", "age_seconds"],
-            properties: {
-              backup_id: { type: "string" },
-              completed_at: { type: "string", format: "date-time" },
-              age_seconds: { type: "integer", minimum: 0 },
-            },
+          "name": {
+            "type": "string"
           },
-          expected_interval_seconds: {
-            type: ["integer", "null"],
-            minimum: 0,
-            description:
-              "The longest gap between two slots of its schedules; `null` without schedules. Older than this (plus grace) is `backup.overdue`.",
+          "status": {
+            "type": "string",
+            "enum": [
+              "ok",
+              "warning",
+              "critical"
+            ],
+            "description": "The worst problem's severity, \`ok\` without one."
           },
-          agent: {
-            type: ["object", "null"],
-            description: "The `pull` driver's agent; `null` for other drivers.",
-            required: ["agent_id", "last_seen_at", "online"],
-            properties: {
-              agent_id: { type: "string" },
-              last_seen_at: { type: ["string", "null"], format: "date-time" },
-              last_seen_age_seconds: { type: ["integer", "null"], minimum: 0 },
-              online: { type: "boolean" },
-            },
+          "last_good_backup": {
+            "type": [
+              "object",
+              "null"
+            ],
+            "description": "The newest COMPLETED, not deleted backup; \`null\` if none.",
+            "required": [
+              "backup_id",
+              "completed_at",
+              "age_seconds"
+            ],
+            "properties": {
+              "backup_id": {
+                "type": "string"
+              },
+              "completed_at": {
+                "type": "string",
+                "format": "date-time"
+              },
+              "age_seconds": {
+                "type": "integer",
+                "minimum": 0
+              }
+            }
           },
-          consecutive_failures: {
-            type: "integer",
-            minimum: 0,
-            description: "FAILED jobs since the last SUCCEEDED one.",
+          "expected_interval_seconds": {
+            "type": [
+              "integer",
+              "null"
+            ],
+            "minimum": 0,
+            "description": "The longest gap between two slots of its schedules; \`null\` without schedules. Older than this (plus grace) is \`backup.overdue\`."
           },
-          problems: { type: "array", items: { $ref: "#/components/schemas/DoctorProblem" } },
-        },
+          "agent": {
+            "type": [
+              "object",
+              "null"
+            ],
+            "description": "The \`pull\` driver's agent; \`null\` for other drivers.",
+            "required": [
+              "agent_id",
+              "last_seen_at",
+              "online"
+            ],
+            "properties": {
+              "agent_id": {
+                "type": "string"
+              },
+              "last_seen_at": {
+                "type": [
+                  "string",
+                  "null"
+                ],
+                "format": "date-time"
+              },
+              "last_seen_age_seconds": {
+                "type": [
+                  "integer",
+                  "null"
+                ],
+                "minimum": 0
+              },
+              "online": {
+                "type": "boolean"
+              }
+            }
+          },
+          "consecutive_failures": {
+            "type": "integer",
+            "minimum": 0,
+            "description": "FAILED jobs since the last SUCCEEDED one."
+          },
+          "problems": {
+            "type": "array",
+            "items": {
+              "$ref": "#/components/schemas/DoctorProblem"
+            }
+          }
+        }
       },
-      DoctorReport: {
-        type: "object",
-        required: ["ok", "summary", "deployments"],
-        properties: {
-          ok: { type: "boolean", description: "True when no deployment has a problem." },
-          summary: {
-            type: "object",
-            required: ["deployments", "ok", "warning", "critical"],
-            properties: {
-              deployments: { type: "integer", minimum: 0 },
-              ok: { type: "integer", minimum: 0 },
-              warning: { type: "integer", minimum: 0 },
-              critical: { type: "integer", minimum: 0 },
-            },
+      "DoctorReport": {
+        "type": "object",
+        "required": [
+          "ok",
+          "summary",
+          "deployments"
+        ],
+        "properties": {
+          "ok": {
+            "type": "boolean",
+            "description": "True when no deployment has a problem."
           },
-          deployments: { type: "array", items: { $ref: "#/components/schemas/DoctorDeployment" } },
-        },
+          "summary": {
+            "type": "object",
+            "required": [
+              "deployments",
+              "ok",
+              "warning",
+              "critical"
+            ],
+            "properties": {
+              "deployments": {
+                "type": "integer",
+                "minimum": 0
+              },
+              "ok": {
+                "type": "integer",
+                "minimum": 0
+              },
+              "warning": {
+                "type": "integer",
+                "minimum": 0
+              },
+              "critical": {
+                "type": "integer",
+                "minimum": 0
+              }
+            }
+          },
+          "deployments": {
+            "type": "array",
+            "items": {
+              "$ref": "#/components/schemas/DoctorDeployment"
+            }
+          }
+        }
       },
-      GetHealthResponse: {
-        description:
-          "The answer of `getHealth`: the success envelope with `command: health.check`.",
-        allOf: [
-          { $ref: "#/components/schemas/SuccessEnvelope" },
+      "GetHealthResponse": {
+        "description": "The answer of \`getHealth\`: the success envelope with \`command: health.check\`.",
+        "allOf": [
           {
-            type: "object",
-            required: ["command", "result"],
-            properties: {
-              command: { type: "string", const: "health.check" },
-              result: { $ref: "#/components/schemas/Health" },
-            },
+            "$ref": "#/components/schemas/SuccessEnvelope"
           },
-        ],
-      },
-      GetReadinessResponse: {
-        description:
-          "The answer of `getReadiness`: the success envelope with `command: health.ready`.",
-        allOf: [
-          { $ref: "#/components/schemas/SuccessEnvelope" },
           {
-            type: "object",
-            required: ["command", "result"],
-            properties: {
-              command: { type: "string", const: "health.ready" },
-              result: { $ref: "#/components/schemas/Readiness" },
-            },
-          },
-        ],
+            "type": "object",
+            "required": [
+              "command",
+              "result"
+            ],
+            "properties": {
+              "command": {
+                "type": "string",
+                "const": "health.check"
+              },
+              "result": {
+                "$ref": "#/components/schemas/Health"
+              }
+            }
+          }
+        ]
       },
-      GetVersionResponse: {
-        description:
-          "The answer of `getVersion`: the success envelope with `command: version.get`.",
-        allOf: [
-          { $ref: "#/components/schemas/SuccessEnvelope" },
+      "GetReadinessResponse": {
+        "description": "The answer of \`getReadiness\`: the success envelope with \`command: health.ready\`.",
+        "allOf": [
           {
-            type: "object",
-            required: ["command", "result"],
-            properties: {
-              command: { type: "string", const: "version.get" },
-              result: { $ref: "#/components/schemas/VersionInfo" },
-            },
+            "$ref": "#/components/schemas/SuccessEnvelope"
           },
-        ],
-      },
-      ListTenantsResponse: {
-        description:
-          "The answer of `listTenants`: the success envelope with `command: tenants.list`.",
-        allOf: [
-          { $ref: "#/components/schemas/SuccessEnvelope" },
           {
-            type: "object",
-            required: ["command", "result"],
-            properties: {
-              command: { type: "string", const: "tenants.list" },
-              result: { $ref: "#/components/schemas/TenantPage" },
-            },
-          },
-        ],
+            "type": "object",
+            "required": [
+              "command",
+              "result"
+            ],
+            "properties": {
+              "command": {
+                "type": "string",
+                "const": "health.ready"
+              },
+              "result": {
+                "$ref": "#/components/schemas/Readiness"
+              }
+            }
+          }
+        ]
       },
-      CreateTenantResponse: {
-        description:
-          "The answer of `createTenant`: the success envelope with `command: tenants.create`.",
-        allOf: [
-          { $ref: "#/components/schemas/SuccessEnvelope" },
+      "GetVersionResponse": {
+        "description": "The answer of \`getVersion\`: the success envelope with \`command: version.get\`.",
+        "allOf": [
           {
-            type: "object",
-            required: ["command", "result"],
-            properties: {
-              command: { type: "string", const: "tenants.create" },
-              result: { $ref: "#/components/schemas/Tenant" },
-            },
+            "$ref": "#/components/schemas/SuccessEnvelope"
           },
-        ],
-      },
-      GetTenantResponse: {
-        description: "The answer of `getTenant`: the success envelope with `command: tenants.get`.",
-        allOf: [
-          { $ref: "#/components/schemas/SuccessEnvelope" },
           {
-            type: "object",
-            required: ["command", "result"],
-            properties: {
-              command: { type: "string", const: "tenants.get" },
-              result: { $ref: "#/components/schemas/Tenant" },
-            },
-          },
-        ],
+            "type": "object",
+            "required": [
+              "command",
+              "result"
+            ],
+            "properties": {
+              "command": {
+                "type": "string",
+                "const": "version.get"
+              },
+              "result": {
+                "$ref": "#/components/schemas/VersionInfo"
+              }
+            }
+          }
+        ]
       },
-      ListTokensResponse: {
-        description:
-          "The answer of `listTokens`: the success envelope with `command: tokens.list`.",
-        allOf: [
-          { $ref: "#/components/schemas/SuccessEnvelope" },
+      "ListTenantsResponse": {
+        "description": "The answer of \`listTenants\`: the success envelope with \`command: tenants.list\`.",
+        "allOf": [
           {
-            type: "object",
-            required: ["command", "result"],
-            properties: {
-              command: { type: "string", const: "tokens.list" },
-              result: { $ref: "#/components/schemas/TokenPage" },
-            },
+            "$ref": "#/components/schemas/SuccessEnvelope"
           },
-        ],
-      },
-      CreateTokenResponse: {
-        description:
-          "The answer of `createToken`: the success envelope with `command: tokens.create`.",
-        allOf: [
-          { $ref: "#/components/schemas/SuccessEnvelope" },
           {
-            type: "object",
-            required: ["command", "result"],
-            properties: {
-              command: { type: "string", const: "tokens.create" },
-              result: { $ref: "#/components/schemas/TokenWithSecret" },
-            },
-          },
-        ],
+            "type": "object",
+            "required": [
+              "command",
+              "result"
+            ],
+            "properties": {
+              "command": {
+                "type": "string",
+                "const": "tenants.list"
+              },
+              "result": {
+                "$ref": "#/components/schemas/TenantPage"
+              }
+            }
+          }
+        ]
       },
-      GetTokenResponse: {
-        description: "The answer of `getToken`: the success envelope with `command: tokens.get`.",
-        allOf: [
-          { $ref: "#/components/schemas/SuccessEnvelope" },
+      "CreateTenantResponse": {
+        "description": "The answer of \`createTenant\`: the success envelope with \`command: tenants.create\`.",
+        "allOf": [
           {
-            type: "object",
-            required: ["command", "result"],
-            properties: {
-              command: { type: "string", const: "tokens.get" },
-              result: { $ref: "#/components/schemas/Token" },
-            },
+            "$ref": "#/components/schemas/SuccessEnvelope"
           },
-        ],
-      },
-      RevokeTokenResponse: {
-        description:
-          "The answer of `revokeToken`: the success envelope with `command: tokens.revoke`.",
-        allOf: [
-          { $ref: "#/components/schemas/SuccessEnvelope" },
           {
-            type: "object",
-            required: ["command", "result"],
-            properties: {
-              command: { type: "string", const: "tokens.revoke" },
-              result: { $ref: "#/components/schemas/Token" },
-            },
-          },
-        ],
+            "type": "object",
+            "required": [
+              "command",
+              "result"
+            ],
+            "properties": {
+              "command": {
+                "type": "string",
+                "const": "tenants.create"
+              },
+              "result": {
+                "$ref": "#/components/schemas/Tenant"
+              }
+            }
+          }
+        ]
       },
-      ListEnrollmentsResponse: {
-        description:
-          "The answer of `listEnrollments`: the success envelope with `command: enrollments.list`.",
-        allOf: [
-          { $ref: "#/components/schemas/SuccessEnvelope" },
+      "GetTenantResponse": {
+        "description": "The answer of \`getTenant\`: the success envelope with \`command: tenants.get\`.",
+        "allOf": [
           {
-            type: "object",
-            required: ["command", "result"],
-            properties: {
-              command: { type: "string", const: "enrollments.list" },
-              result: { $ref: "#/components/schemas/EnrollmentPage" },
-            },
+            "$ref": "#/components/schemas/SuccessEnvelope"
           },
-        ],
-      },
-      CreateEnrollmentResponse: {
-        description:
-          "The answer of `createEnrollment`: the success envelope with `command: enrollments.create`.",
-        allOf: [
-          { $ref: "#/components/schemas/SuccessEnvelope" },
           {
-            type: "object",
-            required: ["command", "result"],
-            properties: {
-              command: { type: "string", const: "enrollments.create" },
-              result: { $ref: "#/components/schemas/EnrollmentWithToken" },
-            },
-          },
-        ],
+            "type": "object",
+            "required": [
+              "command",
+              "result"
+            ],
+            "properties": {
+              "command": {
+                "type": "string",
+                "const": "tenants.get"
+              },
+              "result": {
+                "$ref": "#/components/schemas/Tenant"
+              }
+            }
+          }
+        ]
       },
-      GetEnrollmentResponse: {
-        description:
-          "The answer of `getEnrollment`: the success envelope with `command: enrollments.get`.",
-        allOf: [
-          { $ref: "#/components/schemas/SuccessEnvelope" },
+      "ListTokensResponse": {
+        "description": "The answer of \`listTokens\`: the success envelope with \`command: tokens.list\`.",
+        "allOf": [
           {
-            type: "object",
-            required: ["command", "result"],
-            properties: {
-              command: { type: "string", const: "enrollments.get" },
-              result: { $ref: "#/components/schemas/Enrollment" },
-            },
+            "$ref": "#/components/schemas/SuccessEnvelope"
           },
-        ],
-      },
-      ListAgentsResponse: {
-        description:
-          "The answer of `listAgents`: the success envelope with `command: agents.list`.",
-        allOf: [
-          { $ref: "#/components/schemas/SuccessEnvelope" },
           {
-            type: "object",
-            required: ["command", "result"],
-            properties: {
-              command: { type: "string", const: "agents.list" },
-              result: { $ref: "#/components/schemas/AgentPage" },
-            },
-          },
-        ],
+            "type": "object",
+            "required": [
+              "command",
+              "result"
+            ],
+            "properties": {
+              "command": {
+                "type": "string",
+                "const": "tokens.list"
+              },
+              "result": {
+                "$ref": "#/components/schemas/TokenPage"
+              }
+            }
+          }
+        ]
       },
-      GetAgentResponse: {
-        description: "The answer of `getAgent`: the success envelope with `command: agents.get`.",
-        allOf: [
-          { $ref: "#/components/schemas/SuccessEnvelope" },
+      "CreateTokenResponse": {
+        "description": "The answer of \`createToken\`: the success envelope with \`command: tokens.create\`.",
+        "allOf": [
           {
-            type: "object",
-            required: ["command", "result"],
-            properties: {
-              command: { type: "string", const: "agents.get" },
-              result: { $ref: "#/components/schemas/Agent" },
-            },
+            "$ref": "#/components/schemas/SuccessEnvelope"
           },
-        ],
-      },
-      RevokeAgentResponse: {
-        description:
-          "The answer of `revokeAgent`: the success envelope with `command: agents.revoke`.",
-        allOf: [
-          { $ref: "#/components/schemas/SuccessEnvelope" },
           {
-            type: "object",
-            required: ["command", "result"],
-            properties: {
-              command: { type: "string", const: "agents.revoke" },
-              result: { $ref: "#/components/schemas/Agent" },
-            },
-          },
-        ],
+            "type": "object",
+            "required": [
+              "command",
+              "result"
+            ],
+            "properties": {
+              "command": {
+                "type": "string",
+                "const": "tokens.create"
+              },
+              "result": {
+                "$ref": "#/components/schemas/TokenWithSecret"
+              }
+            }
+          }
+        ]
       },
-      IssueAgentIdentityResponse: {
-        description:
-          "The answer of `issueAgentIdentity`: the success envelope with `command: agents.issue_identity`.",
-        allOf: [
-          { $ref: "#/components/schemas/SuccessEnvelope" },
+      "GetTokenResponse": {
+        "description": "The answer of \`getToken\`: the success envelope with \`command: tokens.get\`.",
+        "allOf": [
           {
-            type: "object",
-            required: ["command", "result"],
-            properties: {
-              command: { type: "string", const: "agents.issue_identity" },
-              result: { $ref: "#/components/schemas/AgentIdentity" },
-            },
+            "$ref": "#/components/schemas/SuccessEnvelope"
           },
-        ],
-      },
-      ListTargetsResponse: {
-        description:
-          "The answer of `listTargets`: the success envelope with `command: targets.list`.",
-        allOf: [
-          { $ref: "#/components/schemas/SuccessEnvelope" },
           {
-            type: "object",
-            required: ["command", "result"],
-            properties: {
-              command: { type: "string", const: "targets.list" },
-              result: { $ref: "#/components/schemas/TargetPage" },
-            },
-          },
-        ],
+            "type": "object",
+            "required": [
+              "command",
+              "result"
+            ],
+            "properties": {
+              "command": {
+                "type": "string",
+                "const": "tokens.get"
+              },
+              "result": {
+                "$ref": "#/components/schemas/Token"
+              }
+            }
+          }
+        ]
       },
-      CreateTargetResponse: {
-        description:
-          "The answer of `createTarget`: the success envelope with `command: targets.create`.",
-        allOf: [
-          { $ref: "#/components/schemas/SuccessEnvelope" },
+      "RevokeTokenResponse": {
+        "description": "The answer of \`revokeToken\`: the success envelope with \`command: tokens.revoke\`.",
+        "allOf": [
           {
-            type: "object",
-            required: ["command", "result"],
-            properties: {
-              command: { type: "string", const: "targets.create" },
-              result: { $ref: "#/components/schemas/Target" },
-            },
+            "$ref": "#/components/schemas/SuccessEnvelope"
           },
-        ],
-      },
-      GetTargetResponse: {
-        description: "The answer of `getTarget`: the success envelope with `command: targets.get`.",
-        allOf: [
-          { $ref: "#/components/schemas/SuccessEnvelope" },
           {
-            type: "object",
-            required: ["command", "result"],
-            properties: {
-              command: { type: "string", const: "targets.get" },
-              result: { $ref: "#/components/schemas/Target" },
-            },
-          },
-        ],
+            "type": "object",
+            "required": [
+              "command",
+              "result"
+            ],
+            "properties": {
+              "command": {
+                "type": "string",
+                "const": "tokens.revoke"
+              },
+              "result": {
+                "$ref": "#/components/schemas/Token"
+              }
+            }
+          }
+        ]
       },
-      UpdateTargetResponse: {
-        description:
-          "The answer of `updateTarget`: the success envelope with `command: targets.update`.",
-        allOf: [
-          { $ref: "#/components/schemas/SuccessEnvelope" },
+      "ListEnrollmentsResponse": {
+        "description": "The answer of \`listEnrollments\`: the success envelope with \`command: enrollments.list\`.",
+        "allOf": [
           {
-            type: "object",
-            required: ["command", "result"],
-            properties: {
-              command: { type: "string", const: "targets.update" },
-              result: { $ref: "#/components/schemas/Target" },
-            },
+            "$ref": "#/components/schemas/SuccessEnvelope"
           },
-        ],
-      },
-      ListDeploymentsResponse: {
-        description:
-          "The answer of `listDeployments`: the success envelope with `command: deployments.list`.",
-        allOf: [
-          { $ref: "#/components/schemas/SuccessEnvelope" },
           {
-            type: "object",
-            required: ["command", "result"],
-            properties: {
-              command: { type: "string", const: "deployments.list" },
-              result: { $ref: "#/components/schemas/DeploymentPage" },
-            },
-          },
-        ],
+            "type": "object",
+            "required": [
+              "command",
+              "result"
+            ],
+            "properties": {
+              "command": {
+                "type": "string",
+                "const": "enrollments.list"
+              },
+              "result": {
+                "$ref": "#/components/schemas/EnrollmentPage"
+              }
+            }
+          }
+        ]
       },
-      CreateDeploymentResponse: {
-        description:
-          "The answer of `createDeployment`: the success envelope with `command: deployments.create`.",
-        allOf: [
-          { $ref: "#/components/schemas/SuccessEnvelope" },
+      "CreateEnrollmentResponse": {
+        "description": "The answer of \`createEnrollment\`: the success envelope with \`command: enrollments.create\`.",
+        "allOf": [
           {
-            type: "object",
-            required: ["command", "result"],
-            properties: {
-              command: { type: "string", const: "deployments.create" },
-              result: { $ref: "#/components/schemas/Deployment" },
-            },
+            "$ref": "#/components/schemas/SuccessEnvelope"
           },
-        ],
-      },
-      GetDeploymentResponse: {
-        description:
-          "The answer of `getDeployment`: the success envelope with `command: deployments.get`.",
-        allOf: [
-          { $ref: "#/components/schemas/SuccessEnvelope" },
           {
-            type: "object",
-            required: ["command", "result"],
-            properties: {
-              command: { type: "string", const: "deployments.get" },
-              result: { $ref: "#/components/schemas/Deployment" },
-            },
-          },
-        ],
+            "type": "object",
+            "required": [
+              "command",
+              "result"
+            ],
+            "properties": {
+              "command": {
+                "type": "string",
+                "const": "enrollments.create"
+              },
+              "result": {
+                "$ref": "#/components/schemas/EnrollmentWithToken"
+              }
+            }
+          }
+        ]
       },
-      UpdateDeploymentResponse: {
-        description:
-          "The answer of `updateDeployment`: the success envelope with `command: deployments.update`.",
-        allOf: [
-          { $ref: "#/components/schemas/SuccessEnvelope" },
+      "GetEnrollmentResponse": {
+        "description": "The answer of \`getEnrollment\`: the success envelope with \`command: enrollments.get\`.",
+        "allOf": [
           {
-            type: "object",
-            required: ["command", "result"],
-            properties: {
-              command: { type: "string", const: "deployments.update" },
-              result: { $ref: "#/components/schemas/Deployment" },
-            },
+            "$ref": "#/components/schemas/SuccessEnvelope"
           },
-        ],
-      },
-      ListBackupsResponse: {
-        description:
-          "The answer of `listBackups`: the success envelope with `command: backups.list`.",
-        allOf: [
-          { $ref: "#/components/schemas/SuccessEnvelope" },
           {
-            type: "object",
-            required: ["command", "result"],
-            properties: {
-              command: { type: "string", const: "backups.list" },
-              result: { $ref: "#/components/schemas/BackupPage" },
-            },
-          },
-        ],
+            "type": "object",
+            "required": [
+              "command",
+              "result"
+            ],
+            "properties": {
+              "command": {
+                "type": "string",
+                "const": "enrollments.get"
+              },
+              "result": {
+                "$ref": "#/components/schemas/Enrollment"
+              }
+            }
+          }
+        ]
       },
-      TakeBackupResponse: {
-        description:
-          "The answer of `takeBackup`: the success envelope with `command: backups.take`.",
-        allOf: [
-          { $ref: "#/components/schemas/SuccessEnvelope" },
+      "ListAgentsResponse": {
+        "description": "The answer of \`listAgents\`: the success envelope with \`command: agents.list\`.",
+        "allOf": [
           {
-            type: "object",
-            required: ["command", "result"],
-            properties: {
-              command: { type: "string", const: "backups.take" },
-              result: { $ref: "#/components/schemas/Job" },
-            },
+            "$ref": "#/components/schemas/SuccessEnvelope"
           },
-        ],
-      },
-      GetBackupResponse: {
-        description: "The answer of `getBackup`: the success envelope with `command: backups.get`.",
-        allOf: [
-          { $ref: "#/components/schemas/SuccessEnvelope" },
           {
-            type: "object",
-            required: ["command", "result"],
-            properties: {
-              command: { type: "string", const: "backups.get" },
-              result: { $ref: "#/components/schemas/Backup" },
-            },
-          },
-        ],
+            "type": "object",
+            "required": [
+              "command",
+              "result"
+            ],
+            "properties": {
+              "command": {
+                "type": "string",
+                "const": "agents.list"
+              },
+              "result": {
+                "$ref": "#/components/schemas/AgentPage"
+              }
+            }
+          }
+        ]
       },
-      DeleteBackupResponse: {
-        description:
-          "The answer of `deleteBackup`: the success envelope with `command: backups.delete`.",
-        allOf: [
-          { $ref: "#/components/schemas/SuccessEnvelope" },
+      "GetAgentResponse": {
+        "description": "The answer of \`getAgent\`: the success envelope with \`command: agents.get\`.",
+        "allOf": [
           {
-            type: "object",
-            required: ["command", "result"],
-            properties: {
-              command: { type: "string", const: "backups.delete" },
-              result: { $ref: "#/components/schemas/Backup" },
-            },
+            "$ref": "#/components/schemas/SuccessEnvelope"
           },
-        ],
-      },
-      HoldBackupResponse: {
-        description:
-          "The answer of `holdBackup`: the success envelope with `command: backups.hold`.",
-        allOf: [
-          { $ref: "#/components/schemas/SuccessEnvelope" },
           {
-            type: "object",
-            required: ["command", "result"],
-            properties: {
-              command: { type: "string", const: "backups.hold" },
-              result: { $ref: "#/components/schemas/Backup" },
-            },
-          },
-        ],
+            "type": "object",
+            "required": [
+              "command",
+              "result"
+            ],
+            "properties": {
+              "command": {
+                "type": "string",
+                "const": "agents.get"
+              },
+              "result": {
+                "$ref": "#/components/schemas/Agent"
+              }
+            }
+          }
+        ]
       },
-      ReleaseBackupHoldResponse: {
-        description:
-          "The answer of `releaseBackupHold`: the success envelope with `command: backups.release_hold`.",
-        allOf: [
-          { $ref: "#/components/schemas/SuccessEnvelope" },
+      "RevokeAgentResponse": {
+        "description": "The answer of \`revokeAgent\`: the success envelope with \`command: agents.revoke\`.",
+        "allOf": [
           {
-            type: "object",
-            required: ["command", "result"],
-            properties: {
-              command: { type: "string", const: "backups.release_hold" },
-              result: { $ref: "#/components/schemas/Backup" },
-            },
+            "$ref": "#/components/schemas/SuccessEnvelope"
           },
-        ],
-      },
-      VerifyBackupResponse: {
-        description:
-          "The answer of `verifyBackup`: the success envelope with `command: backups.verify`.",
-        allOf: [
-          { $ref: "#/components/schemas/SuccessEnvelope" },
           {
-            type: "object",
-            required: ["command", "result"],
-            properties: {
-              command: { type: "string", const: "backups.verify" },
-              result: { $ref: "#/components/schemas/Job" },
-            },
-          },
-        ],
+            "type": "object",
+            "required": [
+              "command",
+              "result"
+            ],
+            "properties": {
+              "command": {
+                "type": "string",
+                "const": "agents.revoke"
+              },
+              "result": {
+                "$ref": "#/components/schemas/Agent"
+              }
+            }
+          }
+        ]
       },
-      CreateRestoreResponse: {
-        description:
-          "The answer of `createRestore`: the success envelope with `command: restores.create`.",
-        allOf: [
-          { $ref: "#/components/schemas/SuccessEnvelope" },
+      "IssueAgentIdentityResponse": {
+        "description": "The answer of \`issueAgentIdentity\`: the success envelope with \`command: agents.issue_identity\`.",
+        "allOf": [
           {
-            type: "object",
-            required: ["command", "result"],
-            properties: {
-              command: { type: "string", const: "restores.create" },
-              result: { $ref: "#/components/schemas/Restore" },
-            },
+            "$ref": "#/components/schemas/SuccessEnvelope"
           },
-        ],
-      },
-      GetRestoreResponse: {
-        description:
-          "The answer of `getRestore`: the success envelope with `command: restores.get`.",
-        allOf: [
-          { $ref: "#/components/schemas/SuccessEnvelope" },
           {
-            type: "object",
-            required: ["command", "result"],
-            properties: {
-              command: { type: "string", const: "restores.get" },
-              result: { $ref: "#/components/schemas/Restore" },
-            },
-          },
-        ],
+            "type": "object",
+            "required": [
+              "command",
+              "result"
+            ],
+            "properties": {
+              "command": {
+                "type": "string",
+                "const": "agents.issue_identity"
+              },
+              "result": {
+                "$ref": "#/components/schemas/AgentIdentity"
+              }
+            }
+          }
+        ]
       },
-      ListJobsResponse: {
-        description: "The answer of `listJobs`: the success envelope with `command: jobs.list`.",
-        allOf: [
-          { $ref: "#/components/schemas/SuccessEnvelope" },
+      "ListTargetsResponse": {
+        "description": "The answer of \`listTargets\`: the success envelope with \`command: targets.list\`.",
+        "allOf": [
           {
-            type: "object",
-            required: ["command", "result"],
-            properties: {
-              command: { type: "string", const: "jobs.list" },
-              result: { $ref: "#/components/schemas/JobPage" },
-            },
+            "$ref": "#/components/schemas/SuccessEnvelope"
           },
-        ],
-      },
-      GetJobResponse: {
-        description: "The answer of `getJob`: the success envelope with `command: jobs.get`.",
-        allOf: [
-          { $ref: "#/components/schemas/SuccessEnvelope" },
           {
-            type: "object",
-            required: ["command", "result"],
-            properties: {
-              command: { type: "string", const: "jobs.get" },
-              result: { $ref: "#/components/schemas/Job" },
-            },
-          },
-        ],
+            "type": "object",
+            "required": [
+              "command",
+              "result"
+            ],
+            "properties": {
+              "command": {
+                "type": "string",
+                "const": "targets.list"
+              },
+              "result": {
+                "$ref": "#/components/schemas/TargetPage"
+              }
+            }
+          }
+        ]
       },
-      CancelJobResponse: {
-        description: "The answer of `cancelJob`: the success envelope with `command: jobs.cancel`.",
-        allOf: [
-          { $ref: "#/components/schemas/SuccessEnvelope" },
+      "CreateTargetResponse": {
+        "description": "The answer of \`createTarget\`: the success envelope with \`command: targets.create\`.",
+        "allOf": [
           {
-            type: "object",
-            required: ["command", "result"],
-            properties: {
-              command: { type: "string", const: "jobs.cancel" },
-              result: { $ref: "#/components/schemas/Job" },
-            },
+            "$ref": "#/components/schemas/SuccessEnvelope"
           },
-        ],
-      },
-      ListEventsResponse: {
-        description:
-          "The answer of `listEvents`: the success envelope with `command: events.list`.",
-        allOf: [
-          { $ref: "#/components/schemas/SuccessEnvelope" },
           {
-            type: "object",
-            required: ["command", "result"],
-            properties: {
-              command: { type: "string", const: "events.list" },
-              result: { $ref: "#/components/schemas/EventPage" },
-            },
-          },
-        ],
+            "type": "object",
+            "required": [
+              "command",
+              "result"
+            ],
+            "properties": {
+              "command": {
+                "type": "string",
+                "const": "targets.create"
+              },
+              "result": {
+                "$ref": "#/components/schemas/Target"
+              }
+            }
+          }
+        ]
       },
-      ListAuditEntriesResponse: {
-        description:
-          "The answer of `listAuditEntries`: the success envelope with `command: audit.list`.",
-        allOf: [
-          { $ref: "#/components/schemas/SuccessEnvelope" },
+      "GetTargetResponse": {
+        "description": "The answer of \`getTarget\`: the success envelope with \`command: targets.get\`.",
+        "allOf": [
           {
-            type: "object",
-            required: ["command", "result"],
-            properties: {
-              command: { type: "string", const: "audit.list" },
-              result: { $ref: "#/components/schemas/AuditPage" },
-            },
+            "$ref": "#/components/schemas/SuccessEnvelope"
           },
-        ],
-      },
-      VerifyAuditChainResponse: {
-        description:
-          "The answer of `verifyAuditChain`: the success envelope with `command: audit.verify_chain`.",
-        allOf: [
-          { $ref: "#/components/schemas/SuccessEnvelope" },
           {
-            type: "object",
-            required: ["command", "result"],
-            properties: {
-              command: { type: "string", const: "audit.verify_chain" },
-              result: { $ref: "#/components/schemas/AuditChainVerification" },
-            },
-          },
-        ],
+            "type": "object",
+            "required": [
+              "command",
+              "result"
+            ],
+            "properties": {
+              "command": {
+                "type": "string",
+                "const": "targets.get"
+              },
+              "result": {
+                "$ref": "#/components/schemas/Target"
+              }
+            }
+          }
+        ]
       },
-      GetDoctorReportResponse: {
-        description:
-          "The answer of `getDoctorReport`: the success envelope with `command: doctor.report`.",
-        allOf: [
-          { $ref: "#/components/schemas/SuccessEnvelope" },
+      "UpdateTargetResponse": {
+        "description": "The answer of \`updateTarget\`: the success envelope with \`command: targets.update\`.",
+        "allOf": [
           {
-            type: "object",
-            required: ["command", "result"],
-            properties: {
-              command: { type: "string", const: "doctor.report" },
-              result: { $ref: "#/components/schemas/DoctorReport" },
-            },
+            "$ref": "#/components/schemas/SuccessEnvelope"
           },
+          {
+            "type": "object",
+            "required": [
+              "command",
+              "result"
+            ],
+            "properties": {
+              "command": {
+                "type": "string",
+                "const": "targets.update"
+              },
+              "result": {
+                "$ref": "#/components/schemas/Target"
+              }
+            }
+          }
+        ]
+      },
+      "ListDeploymentsResponse": {
+        "description": "The answer of \`listDeployments\`: the success envelope with \`command: deployments.list\`.",
+        "allOf": [
+          {
+            "$ref": "#/components/schemas/SuccessEnvelope"
+          },
+          {
+            "type": "object",
+            "required": [
+              "command",
+              "result"
+            ],
+            "properties": {
+              "command": {
+                "type": "string",
+                "const": "deployments.list"
+              },
+              "result": {
+                "$ref": "#/components/schemas/DeploymentPage"
+              }
+            }
+          }
+        ]
+      },
+      "CreateDeploymentResponse": {
+        "description": "The answer of \`createDeployment\`: the success envelope with \`command: deployments.create\`.",
+        "allOf": [
+          {
+            "$ref": "#/components/schemas/SuccessEnvelope"
+          },
+          {
+            "type": "object",
+            "required": [
+              "command",
+              "result"
+            ],
+            "properties": {
+              "command": {
+                "type": "string",
+                "const": "deployments.create"
+              },
+              "result": {
+                "$ref": "#/components/schemas/Deployment"
+              }
+            }
+          }
+        ]
+      },
+      "GetDeploymentResponse": {
+        "description": "The answer of \`getDeployment\`: the success envelope with \`command: deployments.get\`.",
+        "allOf": [
+          {
+            "$ref": "#/components/schemas/SuccessEnvelope"
+          },
+          {
+            "type": "object",
+            "required": [
+              "command",
+              "result"
+            ],
+            "properties": {
+              "command": {
+                "type": "string",
+                "const": "deployments.get"
+              },
+              "result": {
+                "$ref": "#/components/schemas/Deployment"
+              }
+            }
+          }
+        ]
+      },
+      "UpdateDeploymentResponse": {
+        "description": "The answer of \`updateDeployment\`: the success envelope with \`command: deployments.update\`.",
+        "allOf": [
+          {
+            "$ref": "#/components/schemas/SuccessEnvelope"
+          },
+          {
+            "type": "object",
+            "required": [
+              "command",
+              "result"
+            ],
+            "properties": {
+              "command": {
+                "type": "string",
+                "const": "deployments.update"
+              },
+              "result": {
+                "$ref": "#/components/schemas/Deployment"
+              }
+            }
+          }
+        ]
+      },
+      "ListBackupsResponse": {
+        "description": "The answer of \`listBackups\`: the success envelope with \`command: backups.list\`.",
+        "allOf": [
+          {
+            "$ref": "#/components/schemas/SuccessEnvelope"
+          },
+          {
+            "type": "object",
+            "required": [
+              "command",
+              "result"
+            ],
+            "properties": {
+              "command": {
+                "type": "string",
+                "const": "backups.list"
+              },
+              "result": {
+                "$ref": "#/components/schemas/BackupPage"
+              }
+            }
+          }
+        ]
+      },
+      "TakeBackupResponse": {
+        "description": "The answer of \`takeBackup\`: the success envelope with \`command: backups.take\`.",
+        "allOf": [
+          {
+            "$ref": "#/components/schemas/SuccessEnvelope"
+          },
+          {
+            "type": "object",
+            "required": [
+              "command",
+              "result"
+            ],
+            "properties": {
+              "command": {
+                "type": "string",
+                "const": "backups.take"
+              },
+              "result": {
+                "$ref": "#/components/schemas/Job"
+              }
+            }
+          }
+        ]
+      },
+      "GetBackupResponse": {
+        "description": "The answer of \`getBackup\`: the success envelope with \`command: backups.get\`.",
+        "allOf": [
+          {
+            "$ref": "#/components/schemas/SuccessEnvelope"
+          },
+          {
+            "type": "object",
+            "required": [
+              "command",
+              "result"
+            ],
+            "properties": {
+              "command": {
+                "type": "string",
+                "const": "backups.get"
+              },
+              "result": {
+                "$ref": "#/components/schemas/Backup"
+              }
+            }
+          }
+        ]
+      },
+      "DeleteBackupResponse": {
+        "description": "The answer of \`deleteBackup\`: the success envelope with \`command: backups.delete\`.",
+        "allOf": [
+          {
+            "$ref": "#/components/schemas/SuccessEnvelope"
+          },
+          {
+            "type": "object",
+            "required": [
+              "command",
+              "result"
+            ],
+            "properties": {
+              "command": {
+                "type": "string",
+                "const": "backups.delete"
+              },
+              "result": {
+                "$ref": "#/components/schemas/Backup"
+              }
+            }
+          }
+        ]
+      },
+      "HoldBackupResponse": {
+        "description": "The answer of \`holdBackup\`: the success envelope with \`command: backups.hold\`.",
+        "allOf": [
+          {
+            "$ref": "#/components/schemas/SuccessEnvelope"
+          },
+          {
+            "type": "object",
+            "required": [
+              "command",
+              "result"
+            ],
+            "properties": {
+              "command": {
+                "type": "string",
+                "const": "backups.hold"
+              },
+              "result": {
+                "$ref": "#/components/schemas/Backup"
+              }
+            }
+          }
+        ]
+      },
+      "ReleaseBackupHoldResponse": {
+        "description": "The answer of \`releaseBackupHold\`: the success envelope with \`command: backups.release_hold\`.",
+        "allOf": [
+          {
+            "$ref": "#/components/schemas/SuccessEnvelope"
+          },
+          {
+            "type": "object",
+            "required": [
+              "command",
+              "result"
+            ],
+            "properties": {
+              "command": {
+                "type": "string",
+                "const": "backups.release_hold"
+              },
+              "result": {
+                "$ref": "#/components/schemas/Backup"
+              }
+            }
+          }
+        ]
+      },
+      "VerifyBackupResponse": {
+        "description": "The answer of \`verifyBackup\`: the success envelope with \`command: backups.verify\`.",
+        "allOf": [
+          {
+            "$ref": "#/components/schemas/SuccessEnvelope"
+          },
+          {
+            "type": "object",
+            "required": [
+              "command",
+              "result"
+            ],
+            "properties": {
+              "command": {
+                "type": "string",
+                "const": "backups.verify"
+              },
+              "result": {
+                "$ref": "#/components/schemas/Job"
+              }
+            }
+          }
+        ]
+      },
+      "CreateRestoreResponse": {
+        "description": "The answer of \`createRestore\`: the success envelope with \`command: restores.create\`.",
+        "allOf": [
+          {
+            "$ref": "#/components/schemas/SuccessEnvelope"
+          },
+          {
+            "type": "object",
+            "required": [
+              "command",
+              "result"
+            ],
+            "properties": {
+              "command": {
+                "type": "string",
+                "const": "restores.create"
+              },
+              "result": {
+                "$ref": "#/components/schemas/Restore"
+              }
+            }
+          }
+        ]
+      },
+      "GetRestoreResponse": {
+        "description": "The answer of \`getRestore\`: the success envelope with \`command: restores.get\`.",
+        "allOf": [
+          {
+            "$ref": "#/components/schemas/SuccessEnvelope"
+          },
+          {
+            "type": "object",
+            "required": [
+              "command",
+              "result"
+            ],
+            "properties": {
+              "command": {
+                "type": "string",
+                "const": "restores.get"
+              },
+              "result": {
+                "$ref": "#/components/schemas/Restore"
+              }
+            }
+          }
+        ]
+      },
+      "ListJobsResponse": {
+        "description": "The answer of \`listJobs\`: the success envelope with \`command: jobs.list\`.",
+        "allOf": [
+          {
+            "$ref": "#/components/schemas/SuccessEnvelope"
+          },
+          {
+            "type": "object",
+            "required": [
+              "command",
+              "result"
+            ],
+            "properties": {
+              "command": {
+                "type": "string",
+                "const": "jobs.list"
+              },
+              "result": {
+                "$ref": "#/components/schemas/JobPage"
+              }
+            }
+          }
+        ]
+      },
+      "GetJobResponse": {
+        "description": "The answer of \`getJob\`: the success envelope with \`command: jobs.get\`.",
+        "allOf": [
+          {
+            "$ref": "#/components/schemas/SuccessEnvelope"
+          },
+          {
+            "type": "object",
+            "required": [
+              "command",
+              "result"
+            ],
+            "properties": {
+              "command": {
+                "type": "string",
+                "const": "jobs.get"
+              },
+              "result": {
+                "$ref": "#/components/schemas/Job"
+              }
+            }
+          }
+        ]
+      },
+      "CancelJobResponse": {
+        "description": "The answer of \`cancelJob\`: the success envelope with \`command: jobs.cancel\`.",
+        "allOf": [
+          {
+            "$ref": "#/components/schemas/SuccessEnvelope"
+          },
+          {
+            "type": "object",
+            "required": [
+              "command",
+              "result"
+            ],
+            "properties": {
+              "command": {
+                "type": "string",
+                "const": "jobs.cancel"
+              },
+              "result": {
+                "$ref": "#/components/schemas/Job"
+              }
+            }
+          }
+        ]
+      },
+      "ListEventsResponse": {
+        "description": "The answer of \`listEvents\`: the success envelope with \`command: events.list\`.",
+        "allOf": [
+          {
+            "$ref": "#/components/schemas/SuccessEnvelope"
+          },
+          {
+            "type": "object",
+            "required": [
+              "command",
+              "result"
+            ],
+            "properties": {
+              "command": {
+                "type": "string",
+                "const": "events.list"
+              },
+              "result": {
+                "$ref": "#/components/schemas/EventPage"
+              }
+            }
+          }
+        ]
+      },
+      "ListAuditEntriesResponse": {
+        "description": "The answer of \`listAuditEntries\`: the success envelope with \`command: audit.list\`.",
+        "allOf": [
+          {
+            "$ref": "#/components/schemas/SuccessEnvelope"
+          },
+          {
+            "type": "object",
+            "required": [
+              "command",
+              "result"
+            ],
+            "properties": {
+              "command": {
+                "type": "string",
+                "const": "audit.list"
+              },
+              "result": {
+                "$ref": "#/components/schemas/AuditPage"
+              }
+            }
+          }
+        ]
+      },
+      "VerifyAuditChainResponse": {
+        "description": "The answer of \`verifyAuditChain\`: the success envelope with \`command: audit.verify_chain\`.",
+        "allOf": [
+          {
+            "$ref": "#/components/schemas/SuccessEnvelope"
+          },
+          {
+            "type": "object",
+            "required": [
+              "command",
+              "result"
+            ],
+            "properties": {
+              "command": {
+                "type": "string",
+                "const": "audit.verify_chain"
+              },
+              "result": {
+                "$ref": "#/components/schemas/AuditChainVerification"
+              }
+            }
+          }
+        ]
+      },
+      "GetDoctorReportResponse": {
+        "description": "The answer of \`getDoctorReport\`: the success envelope with \`command: doctor.report\`.",
+        "allOf": [
+          {
+            "$ref": "#/components/schemas/SuccessEnvelope"
+          },
+          {
+            "type": "object",
+            "required": [
+              "command",
+              "result"
+            ],
+            "properties": {
+              "command": {
+                "type": "string",
+                "const": "doctor.report"
+              },
+              "result": {
+                "$ref": "#/components/schemas/DoctorReport"
+              }
+            }
+          }
+        ]
+      },
+      "ErrorDetail": {
+        "type": "object",
+        "required": [
+          "path",
+          "message"
         ],
+        "properties": {
+          "path": {
+            "type": "string",
+            "description": "Where in the request, e.g. \`/body/schedules/0/cron\` or \`/query/limit\`."
+          },
+          "message": {
+            "type": "string"
+          }
+        }
       },
-      ErrorDetail: {
-        type: "object",
-        required: ["path", "message"],
-        properties: {
-          path: {
-            type: "string",
-            description: "Where in the request, e.g. `/body/schedules/0/cron` or `/query/limit`.",
+      "Suggestion": {
+        "type": "object",
+        "required": [
+          "human"
+        ],
+        "properties": {
+          "human": {
+            "type": "string"
           },
-          message: { type: "string" },
-        },
+          "command": {
+            "type": "string"
+          },
+          "doc_url": {
+            "type": "string",
+            "format": "uri"
+          }
+        }
       },
-      Suggestion: {
-        type: "object",
-        required: ["human"],
-        properties: {
-          human: { type: "string" },
-          command: { type: "string" },
-          doc_url: { type: "string", format: "uri" },
-        },
-      },
-      Error: {
-        type: "object",
-        required: ["code", "message", "request_id"],
-        properties: {
-          code: {
-            type: "string",
-            description: "Dotted error code, e.g. `request.invalid`, `authz.denied`.",
-            pattern: "^[a-z_]+(\\.[a-z_]+)*$",
-            examples: ["request.invalid"],
+      "Error": {
+        "type": "object",
+        "required": [
+          "code",
+          "message",
+          "request_id"
+        ],
+        "properties": {
+          "code": {
+            "type": "string",
+            "description": "Dotted error code, e.g. \`request.invalid\`, \`authz.denied\`.",
+            "pattern": "^[a-z_]+(\\\\.[a-z_]+)*$",
+            "examples": [
+              "request.invalid"
+            ]
           },
-          message: {
-            type: "string",
-            description: "One human sentence; never a stack trace, SQL or a secret.",
+          "message": {
+            "type": "string",
+            "description": "One human sentence; never a stack trace, SQL or a secret."
           },
-          subject: {
-            type: "object",
-            description: 'What the error is about, e.g. `{ "deployment": "db1" }`.',
-            additionalProperties: true,
+          "subject": {
+            "type": "object",
+            "description": "What the error is about, e.g. \`{ \\"deployment\\": \\"db1\\" }\`.",
+            "additionalProperties": true
           },
-          details: { type: "array", items: { $ref: "#/components/schemas/ErrorDetail" } },
-          suggestion: { $ref: "#/components/schemas/Suggestion" },
-          request_id: {
-            type: "string",
-            description: "The request id, also in the `X-Request-Id` header and the server's log.",
+          "details": {
+            "type": "array",
+            "items": {
+              "$ref": "#/components/schemas/ErrorDetail"
+            }
           },
-        },
-      },
+          "suggestion": {
+            "$ref": "#/components/schemas/Suggestion"
+          },
+          "request_id": {
+            "type": "string",
+            "description": "The request id, also in the \`X-Request-Id\` header and the server's log."
+          }
+        }
+      }
     },
-    examples: {
-      JsonHome: {
-        summary: "This API's JSON Home document",
-        value: {
-          api: { title: "stowage control API", links: { describedBy: "/v1/openapi.yaml" } },
-          resources: {
+    "examples": {
+      "JsonHome": {
+        "summary": "This API's JSON Home document",
+        "value": {
+          "api": {
+            "title": "stowage control API",
+            "links": {
+              "describedBy": "/v1/openapi.yaml"
+            }
+          },
+          "resources": {
             "urn:stowage:rel:healthz": {
-              href: "/v1/healthz",
-              hints: { allow: ["GET"], formats: { "application/json": {} } },
+              "href": "/v1/healthz",
+              "hints": {
+                "allow": [
+                  "GET"
+                ],
+                "formats": {
+                  "application/json": {}
+                }
+              }
             },
             "urn:stowage:rel:readyz": {
-              href: "/v1/readyz",
-              hints: { allow: ["GET"], formats: { "application/json": {} } },
+              "href": "/v1/readyz",
+              "hints": {
+                "allow": [
+                  "GET"
+                ],
+                "formats": {
+                  "application/json": {}
+                }
+              }
             },
             "urn:stowage:rel:version": {
-              href: "/v1/version",
-              hints: { allow: ["GET"], formats: { "application/json": {} } },
+              "href": "/v1/version",
+              "hints": {
+                "allow": [
+                  "GET"
+                ],
+                "formats": {
+                  "application/json": {}
+                }
+              }
             },
             "urn:stowage:rel:tenants": {
-              href: "/v1/tenants",
-              hints: {
-                allow: ["GET", "POST"],
-                formats: { "application/json": {} },
-                "accept-post": ["application/json"],
-              },
+              "href": "/v1/tenants",
+              "hints": {
+                "allow": [
+                  "GET",
+                  "POST"
+                ],
+                "formats": {
+                  "application/json": {}
+                },
+                "accept-post": [
+                  "application/json"
+                ]
+              }
             },
             "urn:stowage:rel:tenants:item": {
               "href-template": "/v1/tenants/{tenant}",
-              "href-vars": { tenant: "urn:stowage:param:tenant" },
-              hints: { allow: ["GET", "DELETE"], formats: { "application/json": {} } },
+              "href-vars": {
+                "tenant": "urn:stowage:param:tenant"
+              },
+              "hints": {
+                "allow": [
+                  "GET",
+                  "DELETE"
+                ],
+                "formats": {
+                  "application/json": {}
+                }
+              }
             },
             "urn:stowage:rel:tokens": {
-              href: "/v1/tokens",
-              hints: {
-                allow: ["GET", "POST"],
-                formats: { "application/json": {} },
-                "accept-post": ["application/json"],
-              },
+              "href": "/v1/tokens",
+              "hints": {
+                "allow": [
+                  "GET",
+                  "POST"
+                ],
+                "formats": {
+                  "application/json": {}
+                },
+                "accept-post": [
+                  "application/json"
+                ]
+              }
             },
             "urn:stowage:rel:tokens:item": {
               "href-template": "/v1/tokens/{token}",
-              "href-vars": { token: "urn:stowage:param:token" },
-              hints: { allow: ["GET", "DELETE"], formats: { "application/json": {} } },
+              "href-vars": {
+                "token": "urn:stowage:param:token"
+              },
+              "hints": {
+                "allow": [
+                  "GET",
+                  "DELETE"
+                ],
+                "formats": {
+                  "application/json": {}
+                }
+              }
             },
             "urn:stowage:rel:enrollments": {
-              href: "/v1/enrollments",
-              hints: {
-                allow: ["GET", "POST"],
-                formats: { "application/json": {} },
-                "accept-post": ["application/json"],
-              },
+              "href": "/v1/enrollments",
+              "hints": {
+                "allow": [
+                  "GET",
+                  "POST"
+                ],
+                "formats": {
+                  "application/json": {}
+                },
+                "accept-post": [
+                  "application/json"
+                ]
+              }
             },
             "urn:stowage:rel:enrollments:item": {
               "href-template": "/v1/enrollments/{enrollment}",
-              "href-vars": { enrollment: "urn:stowage:param:enrollment" },
-              hints: { allow: ["GET", "DELETE"], formats: { "application/json": {} } },
+              "href-vars": {
+                "enrollment": "urn:stowage:param:enrollment"
+              },
+              "hints": {
+                "allow": [
+                  "GET",
+                  "DELETE"
+                ],
+                "formats": {
+                  "application/json": {}
+                }
+              }
             },
             "urn:stowage:rel:agents": {
-              href: "/v1/agents",
-              hints: { allow: ["GET"], formats: { "application/json": {} } },
+              "href": "/v1/agents",
+              "hints": {
+                "allow": [
+                  "GET"
+                ],
+                "formats": {
+                  "application/json": {}
+                }
+              }
             },
             "urn:stowage:rel:agents:item": {
               "href-template": "/v1/agents/{agent}",
-              "href-vars": { agent: "urn:stowage:param:agent" },
-              hints: { allow: ["GET", "DELETE"], formats: { "application/json": {} } },
+              "href-vars": {
+                "agent": "urn:stowage:param:agent"
+              },
+              "hints": {
+                "allow": [
+                  "GET",
+                  "DELETE"
+                ],
+                "formats": {
+                  "application/json": {}
+                }
+              }
             },
             "urn:stowage:rel:agents:identity": {
               "href-template": "/v1/agents/{agent}/identity",
-              "href-vars": { agent: "urn:stowage:param:agent" },
-              hints: {
-                allow: ["POST"],
-                formats: { "application/json": {} },
-                "accept-post": ["application/json"],
+              "href-vars": {
+                "agent": "urn:stowage:param:agent"
               },
+              "hints": {
+                "allow": [
+                  "POST"
+                ],
+                "formats": {
+                  "application/json": {}
+                },
+                "accept-post": [
+                  "application/json"
+                ]
+              }
             },
             "urn:stowage:rel:targets": {
-              href: "/v1/targets",
-              hints: {
-                allow: ["GET", "POST"],
-                formats: { "application/json": {} },
-                "accept-post": ["application/json"],
-              },
+              "href": "/v1/targets",
+              "hints": {
+                "allow": [
+                  "GET",
+                  "POST"
+                ],
+                "formats": {
+                  "application/json": {}
+                },
+                "accept-post": [
+                  "application/json"
+                ]
+              }
             },
             "urn:stowage:rel:targets:item": {
               "href-template": "/v1/targets/{target}",
-              "href-vars": { target: "urn:stowage:param:target" },
-              hints: {
-                allow: ["GET", "PATCH", "DELETE"],
-                formats: { "application/json": {} },
-                "accept-patch": ["application/json"],
+              "href-vars": {
+                "target": "urn:stowage:param:target"
               },
+              "hints": {
+                "allow": [
+                  "GET",
+                  "PATCH",
+                  "DELETE"
+                ],
+                "formats": {
+                  "application/json": {}
+                },
+                "accept-patch": [
+                  "application/json"
+                ]
+              }
             },
             "urn:stowage:rel:deployments": {
-              href: "/v1/deployments",
-              hints: {
-                allow: ["GET", "POST"],
-                formats: { "application/json": {} },
-                "accept-post": ["application/json"],
-              },
+              "href": "/v1/deployments",
+              "hints": {
+                "allow": [
+                  "GET",
+                  "POST"
+                ],
+                "formats": {
+                  "application/json": {}
+                },
+                "accept-post": [
+                  "application/json"
+                ]
+              }
             },
             "urn:stowage:rel:deployments:item": {
               "href-template": "/v1/deployments/{deployment}",
-              "href-vars": { deployment: "urn:stowage:param:deployment" },
-              hints: {
-                allow: ["GET", "PATCH", "DELETE"],
-                formats: { "application/json": {} },
-                "accept-patch": ["application/json"],
+              "href-vars": {
+                "deployment": "urn:stowage:param:deployment"
               },
+              "hints": {
+                "allow": [
+                  "GET",
+                  "PATCH",
+                  "DELETE"
+                ],
+                "formats": {
+                  "application/json": {}
+                },
+                "accept-patch": [
+                  "application/json"
+                ]
+              }
             },
             "urn:stowage:rel:deployments:backups": {
               "href-template": "/v1/deployments/{deployment}/backups",
-              "href-vars": { deployment: "urn:stowage:param:deployment" },
-              hints: {
-                allow: ["GET", "POST"],
-                formats: { "application/json": {}, "application/x-ndjson": {} },
-                "accept-post": ["application/json"],
+              "href-vars": {
+                "deployment": "urn:stowage:param:deployment"
               },
+              "hints": {
+                "allow": [
+                  "GET",
+                  "POST"
+                ],
+                "formats": {
+                  "application/json": {},
+                  "application/x-ndjson": {}
+                },
+                "accept-post": [
+                  "application/json"
+                ]
+              }
             },
             "urn:stowage:rel:deployments:backups:item": {
               "href-template": "/v1/deployments/{deployment}/backups/{backup}",
               "href-vars": {
-                deployment: "urn:stowage:param:deployment",
-                backup: "urn:stowage:param:backup",
+                "deployment": "urn:stowage:param:deployment",
+                "backup": "urn:stowage:param:backup"
               },
-              hints: { allow: ["GET", "DELETE"], formats: { "application/json": {} } },
+              "hints": {
+                "allow": [
+                  "GET",
+                  "DELETE"
+                ],
+                "formats": {
+                  "application/json": {}
+                }
+              }
             },
             "urn:stowage:rel:deployments:backups:hold": {
               "href-template": "/v1/deployments/{deployment}/backups/{backup}/hold",
               "href-vars": {
-                deployment: "urn:stowage:param:deployment",
-                backup: "urn:stowage:param:backup",
+                "deployment": "urn:stowage:param:deployment",
+                "backup": "urn:stowage:param:backup"
               },
-              hints: {
-                allow: ["POST", "DELETE"],
-                formats: { "application/json": {} },
-                "accept-post": ["application/json"],
-              },
+              "hints": {
+                "allow": [
+                  "POST",
+                  "DELETE"
+                ],
+                "formats": {
+                  "application/json": {}
+                },
+                "accept-post": [
+                  "application/json"
+                ]
+              }
             },
             "urn:stowage:rel:deployments:backups:verify": {
               "href-template": "/v1/deployments/{deployment}/backups/{backup}/verify",
               "href-vars": {
-                deployment: "urn:stowage:param:deployment",
-                backup: "urn:stowage:param:backup",
+                "deployment": "urn:stowage:param:deployment",
+                "backup": "urn:stowage:param:backup"
               },
-              hints: {
-                allow: ["POST"],
-                formats: { "application/json": {}, "application/x-ndjson": {} },
-              },
+              "hints": {
+                "allow": [
+                  "POST"
+                ],
+                "formats": {
+                  "application/json": {},
+                  "application/x-ndjson": {}
+                }
+              }
             },
             "urn:stowage:rel:deployments:restores": {
               "href-template": "/v1/deployments/{deployment}/restores",
-              "href-vars": { deployment: "urn:stowage:param:deployment" },
-              hints: {
-                allow: ["POST"],
-                formats: { "application/json": {}, "application/x-ndjson": {} },
-                "accept-post": ["application/json"],
+              "href-vars": {
+                "deployment": "urn:stowage:param:deployment"
               },
+              "hints": {
+                "allow": [
+                  "POST"
+                ],
+                "formats": {
+                  "application/json": {},
+                  "application/x-ndjson": {}
+                },
+                "accept-post": [
+                  "application/json"
+                ]
+              }
             },
             "urn:stowage:rel:deployments:restores:item": {
               "href-template": "/v1/deployments/{deployment}/restores/{restore}",
               "href-vars": {
-                deployment: "urn:stowage:param:deployment",
-                restore: "urn:stowage:param:restore",
+                "deployment": "urn:stowage:param:deployment",
+                "restore": "urn:stowage:param:restore"
               },
-              hints: { allow: ["GET"], formats: { "application/json": {} } },
+              "hints": {
+                "allow": [
+                  "GET"
+                ],
+                "formats": {
+                  "application/json": {}
+                }
+              }
             },
             "urn:stowage:rel:jobs": {
-              href: "/v1/jobs",
-              hints: { allow: ["GET"], formats: { "application/json": {} } },
+              "href": "/v1/jobs",
+              "hints": {
+                "allow": [
+                  "GET"
+                ],
+                "formats": {
+                  "application/json": {}
+                }
+              }
             },
             "urn:stowage:rel:jobs:item": {
               "href-template": "/v1/jobs/{job}",
-              "href-vars": { job: "urn:stowage:param:job" },
-              hints: { allow: ["GET", "DELETE"], formats: { "application/json": {} } },
+              "href-vars": {
+                "job": "urn:stowage:param:job"
+              },
+              "hints": {
+                "allow": [
+                  "GET",
+                  "DELETE"
+                ],
+                "formats": {
+                  "application/json": {}
+                }
+              }
             },
             "urn:stowage:rel:jobs:cancel": {
               "href-template": "/v1/jobs/{job}/cancel",
-              "href-vars": { job: "urn:stowage:param:job" },
-              hints: { allow: ["POST"], formats: { "application/json": {} } },
+              "href-vars": {
+                "job": "urn:stowage:param:job"
+              },
+              "hints": {
+                "allow": [
+                  "POST"
+                ],
+                "formats": {
+                  "application/json": {}
+                }
+              }
             },
             "urn:stowage:rel:jobs:events": {
               "href-template": "/v1/jobs/{job}/events",
-              "href-vars": { job: "urn:stowage:param:job" },
-              hints: { allow: ["GET"], formats: { "application/x-ndjson": {} } },
+              "href-vars": {
+                "job": "urn:stowage:param:job"
+              },
+              "hints": {
+                "allow": [
+                  "GET"
+                ],
+                "formats": {
+                  "application/x-ndjson": {}
+                }
+              }
             },
             "urn:stowage:rel:jobs:logs": {
               "href-template": "/v1/jobs/{job}/logs",
-              "href-vars": { job: "urn:stowage:param:job" },
-              hints: { allow: ["GET"], formats: { "application/x-ndjson": {} } },
+              "href-vars": {
+                "job": "urn:stowage:param:job"
+              },
+              "hints": {
+                "allow": [
+                  "GET"
+                ],
+                "formats": {
+                  "application/x-ndjson": {}
+                }
+              }
             },
             "urn:stowage:rel:events": {
-              href: "/v1/events",
-              hints: {
-                allow: ["GET"],
-                formats: { "application/json": {}, "application/x-ndjson": {} },
-              },
+              "href": "/v1/events",
+              "hints": {
+                "allow": [
+                  "GET"
+                ],
+                "formats": {
+                  "application/json": {},
+                  "application/x-ndjson": {}
+                }
+              }
             },
             "urn:stowage:rel:audit": {
-              href: "/v1/audit",
-              hints: { allow: ["GET"], formats: { "application/json": {} } },
+              "href": "/v1/audit",
+              "hints": {
+                "allow": [
+                  "GET"
+                ],
+                "formats": {
+                  "application/json": {}
+                }
+              }
             },
             "urn:stowage:rel:audit:verify-chain": {
-              href: "/v1/audit/verify-chain",
-              hints: { allow: ["POST"], formats: { "application/json": {} } },
+              "href": "/v1/audit/verify-chain",
+              "hints": {
+                "allow": [
+                  "POST"
+                ],
+                "formats": {
+                  "application/json": {}
+                }
+              }
             },
             "urn:stowage:rel:doctor": {
-              href: "/v1/doctor",
-              hints: { allow: ["GET"], formats: { "application/json": {} } },
-            },
-          },
-        },
-      },
+              "href": "/v1/doctor",
+              "hints": {
+                "allow": [
+                  "GET"
+                ],
+                "formats": {
+                  "application/json": {}
+                }
+              }
+            }
+          }
+        }
+      }
     },
-    responses: {
-      NotAcceptable: {
-        description: "None of the media types in `Accept` can be served.",
-        content: {
+    "responses": {
+      "NotAcceptable": {
+        "description": "None of the media types in \`Accept\` can be served.",
+        "content": {
           "application/json": {
-            schema: { $ref: "#/components/schemas/ErrorEnvelope" },
-            example: {
-              schema: "stowage.v1",
-              error: {
-                code: "request.not_acceptable",
-                message: "None of the accepted media types can be served.",
-                suggestion: { human: "Ask for application/vnd.stowage.agent-config.v2+json." },
-                request_id: "01HZX3J8Q0W2T6G4Y5B7N9C1DE",
-              },
+            "schema": {
+              "$ref": "#/components/schemas/ErrorEnvelope"
             },
-          },
-        },
-      },
-      Gone: {
-        description: "A route of the API that this server does not implement.",
-        content: {
-          "application/json": {
-            schema: { $ref: "#/components/schemas/ErrorEnvelope" },
-            example: {
-              schema: "stowage.v1",
-              error: {
-                code: "resource.gone",
-                message: "This server does not implement this operation.",
-                request_id: "01HZX3J8Q0W2T6G4Y5B7N9C1DE",
-              },
-            },
-          },
-        },
-      },
-      InternalError: {
-        description: "An unexpected failure; the log has the details under the request id.",
-        content: {
-          "application/json": {
-            schema: { $ref: "#/components/schemas/ErrorEnvelope" },
-            example: {
-              schema: "stowage.v1",
-              error: {
-                code: "internal",
-                message: "An internal error occurred.",
-                request_id: "01HZX3J8Q0W2T6G4Y5B7N9C1DE",
-              },
-            },
-          },
-        },
-      },
-      ServiceUnavailable: {
-        description: "Storage or a dependency is unavailable; retry later.",
-        headers: { "Retry-After": { $ref: "#/components/headers/RetryAfter" } },
-        content: {
-          "application/json": {
-            schema: { $ref: "#/components/schemas/ErrorEnvelope" },
-            example: {
-              schema: "stowage.v1",
-              error: {
-                code: "storage.unavailable",
-                message: "The store is not writable.",
-                request_id: "01HZX3J8Q0W2T6G4Y5B7N9C1DE",
-              },
-            },
-          },
-        },
-      },
-      BadRequest: {
-        description: "The request does not match the contract; `details` lists every problem.",
-        content: {
-          "application/json": {
-            schema: { $ref: "#/components/schemas/ErrorEnvelope" },
-            example: {
-              schema: "stowage.v1",
-              error: {
-                code: "request.invalid",
-                message: "The request does not match the API contract.",
-                details: [{ path: "/query/limit", message: "must be <= 1000" }],
-                request_id: "01HZX3J8Q0W2T6G4Y5B7N9C1DE",
-              },
-            },
-          },
-        },
-      },
-      Unauthorized: {
-        description: "No credentials, or credentials that are not valid.",
-        content: {
-          "application/json": {
-            schema: { $ref: "#/components/schemas/ErrorEnvelope" },
-            example: {
-              schema: "stowage.v1",
-              error: {
-                code: "auth.required",
-                message: "This operation needs credentials.",
-                request_id: "01HZX3J8Q0W2T6G4Y5B7N9C1DE",
-              },
-            },
-          },
-        },
-      },
-      Forbidden: {
-        description: "Authenticated, but the credentials lack the operation's verb.",
-        content: {
-          "application/json": {
-            schema: { $ref: "#/components/schemas/ErrorEnvelope" },
-            example: {
-              schema: "stowage.v1",
-              error: {
-                code: "authz.denied",
-                message: "This token lacks the verb backup:read.",
-                request_id: "01HZX3J8Q0W2T6G4Y5B7N9C1DE",
-              },
-            },
-          },
-        },
-      },
-      Conflict: {
-        description: "The request conflicts with the resource's current state.",
-        content: {
-          "application/json": {
-            schema: { $ref: "#/components/schemas/ErrorEnvelope" },
-            example: {
-              schema: "stowage.v1",
-              error: {
-                code: "resource.conflict",
-                message: "The resource is in a state that does not allow this.",
-                request_id: "01HZX3J8Q0W2T6G4Y5B7N9C1DE",
-              },
-            },
-          },
-        },
-      },
-      PayloadTooLarge: {
-        description: "The request body is over the configured limit; nothing was stored.",
-        content: {
-          "application/json": {
-            schema: { $ref: "#/components/schemas/ErrorEnvelope" },
-            example: {
-              schema: "stowage.v1",
-              error: {
-                code: "request.too_large",
-                message: "The request body is over the limit of 10485760 bytes.",
-                request_id: "01HZX3J8Q0W2T6G4Y5B7N9C1DE",
-              },
-            },
-          },
-        },
-      },
-      UnsupportedMediaType: {
-        description: "The request body's `Content-Type` is not one this operation takes.",
-        content: {
-          "application/json": {
-            schema: { $ref: "#/components/schemas/ErrorEnvelope" },
-            example: {
-              schema: "stowage.v1",
-              error: {
-                code: "request.unsupported_media_type",
-                message: "Content-Type text/plain is not accepted here.",
-                request_id: "01HZX3J8Q0W2T6G4Y5B7N9C1DE",
-              },
-            },
-          },
-        },
-      },
-      NotFound: {
-        description: "No such resource, or one the caller may not see.",
-        content: {
-          "application/json": {
-            schema: { $ref: "#/components/schemas/ErrorEnvelope" },
-            example: {
-              schema: "stowage.v1",
-              error: {
-                code: "resource.not_found",
-                message: "No such resource.",
-                request_id: "01HZX3J8Q0W2T6G4Y5B7N9C1DE",
-              },
-            },
-          },
-        },
-      },
-      PreconditionFailed: {
-        description: "A pre-flight check refused the request; `suggestion` says what to do.",
-        content: {
-          "application/json": {
-            schema: { $ref: "#/components/schemas/ErrorEnvelope" },
-            example: {
-              schema: "stowage.v1",
-              error: {
-                code: "precondition.failed",
-                message: "The restore target is not empty.",
-                suggestion: {
-                  human: "Restore to an empty target, or pass force to overwrite it.",
-                  command: "stowage restore db1 --backup latest --force",
+            "example": {
+              "schema": "stowage.v1",
+              "error": {
+                "code": "request.not_acceptable",
+                "message": "None of the accepted media types can be served.",
+                "suggestion": {
+                  "human": "Ask for application/vnd.stowage.agent-config.v2+json."
                 },
-                request_id: "01HZX3J8Q0W2T6G4Y5B7N9C1DE",
-              },
-            },
-          },
-        },
+                "request_id": "01HZX3J8Q0W2T6G4Y5B7N9C1DE"
+              }
+            }
+          }
+        }
       },
-      TooManyRequests: {
-        description: "Over a rate or job limit; retry after `Retry-After` seconds.",
-        headers: { "Retry-After": { $ref: "#/components/headers/RetryAfter" } },
-        content: {
+      "Gone": {
+        "description": "A route of the API that this server does not implement.",
+        "content": {
           "application/json": {
-            schema: { $ref: "#/components/schemas/ErrorEnvelope" },
-            example: {
-              schema: "stowage.v1",
-              error: {
-                code: "rate.limited",
-                message: "The deployment already has 10 queued or running jobs.",
-                request_id: "01HZX3J8Q0W2T6G4Y5B7N9C1DE",
-              },
+            "schema": {
+              "$ref": "#/components/schemas/ErrorEnvelope"
             },
-          },
-        },
+            "example": {
+              "schema": "stowage.v1",
+              "error": {
+                "code": "resource.gone",
+                "message": "This server does not implement this operation.",
+                "request_id": "01HZX3J8Q0W2T6G4Y5B7N9C1DE"
+              }
+            }
+          }
+        }
       },
-    },
-  },
-};
+      "InternalError": {
+        "description": "An unexpected failure; the log has the details under the request id.",
+        "content": {
+          "application/json": {
+            "schema": {
+              "$ref": "#/components/schemas/ErrorEnvelope"
+            },
+            "example": {
+              "schema": "stowage.v1",
+              "error": {
+                "code": "internal",
+                "message": "An internal error occurred.",
+                "request_id": "01HZX3J8Q0W2T6G4Y5B7N9C1DE"
+              }
+            }
+          }
+        }
+      },
+      "ServiceUnavailable": {
+        "description": "Storage or a dependency is unavailable; retry later.",
+        "headers": {
+          "Retry-After": {
+            "$ref": "#/components/headers/RetryAfter"
+          }
+        },
+        "content": {
+          "application/json": {
+            "schema": {
+              "$ref": "#/components/schemas/ErrorEnvelope"
+            },
+            "example": {
+              "schema": "stowage.v1",
+              "error": {
+                "code": "storage.unavailable",
+                "message": "The store is not writable.",
+                "request_id": "01HZX3J8Q0W2T6G4Y5B7N9C1DE"
+              }
+            }
+          }
+        }
+      },
+      "BadRequest": {
+        "description": "The request does not match the contract; \`details\` lists every problem.",
+        "content": {
+          "application/json": {
+            "schema": {
+              "$ref": "#/components/schemas/ErrorEnvelope"
+            },
+            "example": {
+              "schema": "stowage.v1",
+              "error": {
+                "code": "request.invalid",
+                "message": "The request does not match the API contract.",
+                "details": [
+                  {
+                    "path": "/query/limit",
+                    "message": "must be <= 1000"
+                  }
+                ],
+                "request_id": "01HZX3J8Q0W2T6G4Y5B7N9C1DE"
+              }
+            }
+          }
+        }
+      },
+      "Unauthorized": {
+        "description": "No credentials, or credentials that are not valid.",
+        "content": {
+          "application/json": {
+            "schema": {
+              "$ref": "#/components/schemas/ErrorEnvelope"
+            },
+            "example": {
+              "schema": "stowage.v1",
+              "error": {
+                "code": "auth.required",
+                "message": "This operation needs credentials.",
+                "request_id": "01HZX3J8Q0W2T6G4Y5B7N9C1DE"
+              }
+            }
+          }
+        }
+      },
+      "Forbidden": {
+        "description": "Authenticated, but the credentials lack the operation's verb.",
+        "content": {
+          "application/json": {
+            "schema": {
+              "$ref": "#/components/schemas/ErrorEnvelope"
+            },
+            "example": {
+              "schema": "stowage.v1",
+              "error": {
+                "code": "authz.denied",
+                "message": "This token lacks the verb backup:read.",
+                "request_id": "01HZX3J8Q0W2T6G4Y5B7N9C1DE"
+              }
+            }
+          }
+        }
+      },
+      "Conflict": {
+        "description": "The request conflicts with the resource's current state.",
+        "content": {
+          "application/json": {
+            "schema": {
+              "$ref": "#/components/schemas/ErrorEnvelope"
+            },
+            "example": {
+              "schema": "stowage.v1",
+              "error": {
+                "code": "resource.conflict",
+                "message": "The resource is in a state that does not allow this.",
+                "request_id": "01HZX3J8Q0W2T6G4Y5B7N9C1DE"
+              }
+            }
+          }
+        }
+      },
+      "PayloadTooLarge": {
+        "description": "The request body is over the configured limit; nothing was stored.",
+        "content": {
+          "application/json": {
+            "schema": {
+              "$ref": "#/components/schemas/ErrorEnvelope"
+            },
+            "example": {
+              "schema": "stowage.v1",
+              "error": {
+                "code": "request.too_large",
+                "message": "The request body is over the limit of 10485760 bytes.",
+                "request_id": "01HZX3J8Q0W2T6G4Y5B7N9C1DE"
+              }
+            }
+          }
+        }
+      },
+      "UnsupportedMediaType": {
+        "description": "The request body's \`Content-Type\` is not one this operation takes.",
+        "content": {
+          "application/json": {
+            "schema": {
+              "$ref": "#/components/schemas/ErrorEnvelope"
+            },
+            "example": {
+              "schema": "stowage.v1",
+              "error": {
+                "code": "request.unsupported_media_type",
+                "message": "Content-Type text/plain is not accepted here.",
+                "request_id": "01HZX3J8Q0W2T6G4Y5B7N9C1DE"
+              }
+            }
+          }
+        }
+      },
+      "NotFound": {
+        "description": "No such resource, or one the caller may not see.",
+        "content": {
+          "application/json": {
+            "schema": {
+              "$ref": "#/components/schemas/ErrorEnvelope"
+            },
+            "example": {
+              "schema": "stowage.v1",
+              "error": {
+                "code": "resource.not_found",
+                "message": "No such resource.",
+                "request_id": "01HZX3J8Q0W2T6G4Y5B7N9C1DE"
+              }
+            }
+          }
+        }
+      },
+      "PreconditionFailed": {
+        "description": "A pre-flight check refused the request; \`suggestion\` says what to do.",
+        "content": {
+          "application/json": {
+            "schema": {
+              "$ref": "#/components/schemas/ErrorEnvelope"
+            },
+            "example": {
+              "schema": "stowage.v1",
+              "error": {
+                "code": "precondition.failed",
+                "message": "The restore target is not empty.",
+                "suggestion": {
+                  "human": "Restore to an empty target, or pass force to overwrite it.",
+                  "command": "stowage restore db1 --backup latest --force"
+                },
+                "request_id": "01HZX3J8Q0W2T6G4Y5B7N9C1DE"
+              }
+            }
+          }
+        }
+      },
+      "TooManyRequests": {
+        "description": "Over a rate or job limit; retry after \`Retry-After\` seconds.",
+        "headers": {
+          "Retry-After": {
+            "$ref": "#/components/headers/RetryAfter"
+          }
+        },
+        "content": {
+          "application/json": {
+            "schema": {
+              "$ref": "#/components/schemas/ErrorEnvelope"
+            },
+            "example": {
+              "schema": "stowage.v1",
+              "error": {
+                "code": "rate.limited",
+                "message": "The deployment already has 10 queued or running jobs.",
+                "request_id": "01HZX3J8Q0W2T6G4Y5B7N9C1DE"
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+}`);

@@ -4,778 +4,1054 @@
 
 export const specSha256 = "e193df77fedc0536537024c82d3659c2e839379903ac5eceb5753e5efe4e5ac1";
 
-export const document: Record<string, unknown> = {
-  openapi: "3.1.0",
-  info: {
-    title: "Script-driven backup agent API",
-    version: "1.0",
-    description:
-      'The HTTP API of the script-driven backup agent (evoila osb-backup-agent), as the real agent\nserves it, so that the stowage controller can drive one through a generated client and tests\ncan stand up a typed fake. The agent runs a fixed set of shell scripts per job (backup:\n`pre-backup-lock`, `pre-backup-check`, `backup`, `backup-cleanup`, `post-backup-unlock`;\nrestore: `pre-restore-lock`, `restore`, `restore-cleanup`, `post-restore-unlock`) and moves\nthe file to or from S3 or OpenStack Swift. Jobs are asynchronous: trigger, poll by id until\n`status` is not `RUNNING`, then delete the job record (the backup file itself is never\ndeleted by this API).\n\nEvery route needs HTTP Basic credentials (the agent\'s `client_username`/`client_password`).\nA wrong or missing one is answered 401 with `{ "message": "Unauthorised." }`. At most\n`max_job_number` jobs (default 10) run at once; beyond, a trigger is answered 429.\n\nSources: the agent\'s README and its `docs/backup.md` and `docs/restore.md`; where those and\nthe agent\'s code disagree, the code decides what is documented here:\n\n- A rejected trigger (400) carries the poll body with `status: FAILED` and\n  `state: "Body Deserialization"`, except for an S3 `filenamePrefix` that does not end in\n  `/`, which is answered with the error body (`state: "File Destination Parsing"`); both are\n  allowed. A rejected body also echoes `type: ""`, so the echoed `type` admits the empty\n  string, and the rejected `DELETE` body (no `id`) is answered 400 with the poll body too.\n- `encryption_key` is required (current agents answer 400 without one), as are the fields\n  the agent checks per destination type; empty strings count as missing, hence `minLength`.\n- S3 destinations take both `useSSL` (older agents) and `skipSSL` (current agents); `region`\n  and `filenamePrefix` are optional here as in the documented examples, though current\n  agents require `filenamePrefix` for S3.\n- `state` also admits `Body Deserialization`: the agent reports it for a rejected request,\n  and keeps it on the job record that a body with missing fields leaves behind.\n- Timestamps are the agent\'s own `YYYY-MM-DDTHH:MM:SS+00:00` (empty until set), not\n  `format: date-time`; the agent prints its local clock with that `+00:00` suffix.\n- Not modelled: the microseconds between a job\'s creation and its script runner\'s first\n  update (`status: "Running"`, `state: ""`), and the `state: "Job creation"` 409 of two\n  triggers racing for one id.\n',
-    license: { name: "Apache-2.0", identifier: "Apache-2.0" },
+export const document: Record<string, unknown> = JSON.parse(`{
+  "openapi": "3.1.0",
+  "info": {
+    "title": "Script-driven backup agent API",
+    "version": "1.0",
+    "description": "The HTTP API of the script-driven backup agent (evoila osb-backup-agent), as the real agent\\nserves it, so that the stowage controller can drive one through a generated client and tests\\ncan stand up a typed fake. The agent runs a fixed set of shell scripts per job (backup:\\n\`pre-backup-lock\`, \`pre-backup-check\`, \`backup\`, \`backup-cleanup\`, \`post-backup-unlock\`;\\nrestore: \`pre-restore-lock\`, \`restore\`, \`restore-cleanup\`, \`post-restore-unlock\`) and moves\\nthe file to or from S3 or OpenStack Swift. Jobs are asynchronous: trigger, poll by id until\\n\`status\` is not \`RUNNING\`, then delete the job record (the backup file itself is never\\ndeleted by this API).\\n\\nEvery route needs HTTP Basic credentials (the agent's \`client_username\`/\`client_password\`).\\nA wrong or missing one is answered 401 with \`{ \\"message\\": \\"Unauthorised.\\" }\`. At most\\n\`max_job_number\` jobs (default 10) run at once; beyond, a trigger is answered 429.\\n\\nSources: the agent's README and its \`docs/backup.md\` and \`docs/restore.md\`; where those and\\nthe agent's code disagree, the code decides what is documented here:\\n\\n- A rejected trigger (400) carries the poll body with \`status: FAILED\` and\\n  \`state: \\"Body Deserialization\\"\`, except for an S3 \`filenamePrefix\` that does not end in\\n  \`/\`, which is answered with the error body (\`state: \\"File Destination Parsing\\"\`); both are\\n  allowed. A rejected body also echoes \`type: \\"\\"\`, so the echoed \`type\` admits the empty\\n  string, and the rejected \`DELETE\` body (no \`id\`) is answered 400 with the poll body too.\\n- \`encryption_key\` is required (current agents answer 400 without one), as are the fields\\n  the agent checks per destination type; empty strings count as missing, hence \`minLength\`.\\n- S3 destinations take both \`useSSL\` (older agents) and \`skipSSL\` (current agents); \`region\`\\n  and \`filenamePrefix\` are optional here as in the documented examples, though current\\n  agents require \`filenamePrefix\` for S3.\\n- \`state\` also admits \`Body Deserialization\`: the agent reports it for a rejected request,\\n  and keeps it on the job record that a body with missing fields leaves behind.\\n- Timestamps are the agent's own \`YYYY-MM-DDTHH:MM:SS+00:00\` (empty until set), not\\n  \`format: date-time\`; the agent prints its local clock with that \`+00:00\` suffix.\\n- Not modelled: the microseconds between a job's creation and its script runner's first\\n  update (\`status: \\"Running\\"\`, \`state: \\"\\"\`), and the \`state: \\"Job creation\\"\` 409 of two\\n  triggers racing for one id.\\n",
+    "license": {
+      "name": "Apache-2.0",
+      "identifier": "Apache-2.0"
+    }
   },
-  servers: [
+  "servers": [
     {
-      url: "{scheme}://{host}:{port}",
-      description: "A backup agent (its `client_port`, 8000 by default).",
-      variables: {
-        scheme: { default: "http", enum: ["http", "https"] },
-        host: { default: "localhost" },
-        port: { default: "8000" },
-      },
-    },
-  ],
-  security: [{ basic: [] }],
-  tags: [
-    { name: "status", description: "Liveness of the agent." },
-    { name: "backup", description: "Trigger, poll and forget backup jobs." },
-    { name: "restore", description: "Trigger, poll and forget restore jobs." },
-  ],
-  "x-stowage-error": { schema: "MessageError", style: "message" },
-  paths: {
-    "/status": {
-      get: {
-        operationId: "getStatus",
-        tags: ["status"],
-        summary: "Check whether the agent is running",
-        responses: {
-          "200": {
-            description: "The agent is running.",
-            content: {
-              "application/json": {
-                schema: { $ref: "#/components/schemas/SimpleMessage" },
-                example: { message: "Client is running" },
-              },
-            },
-          },
-          "401": { $ref: "#/components/responses/Unauthorized" },
+      "url": "{scheme}://{host}:{port}",
+      "description": "A backup agent (its \`client_port\`, 8000 by default).",
+      "variables": {
+        "scheme": {
+          "default": "http",
+          "enum": [
+            "http",
+            "https"
+          ]
         },
-      },
+        "host": {
+          "default": "localhost"
+        },
+        "port": {
+          "default": "8000"
+        }
+      }
+    }
+  ],
+  "security": [
+    {
+      "basic": []
+    }
+  ],
+  "tags": [
+    {
+      "name": "status",
+      "description": "Liveness of the agent."
+    },
+    {
+      "name": "backup",
+      "description": "Trigger, poll and forget backup jobs."
+    },
+    {
+      "name": "restore",
+      "description": "Trigger, poll and forget restore jobs."
+    }
+  ],
+  "x-stowage-error": {
+    "schema": "MessageError",
+    "style": "message"
+  },
+  "paths": {
+    "/status": {
+      "get": {
+        "operationId": "getStatus",
+        "tags": [
+          "status"
+        ],
+        "summary": "Check whether the agent is running",
+        "responses": {
+          "200": {
+            "description": "The agent is running.",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/SimpleMessage"
+                },
+                "example": {
+                  "message": "Client is running"
+                }
+              }
+            }
+          },
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          }
+        }
+      }
     },
     "/backup": {
-      post: {
-        operationId: "triggerBackup",
-        tags: ["backup"],
-        summary: "Trigger a backup job",
-        description:
-          "Starts an asynchronous backup. Fields that do not belong to the chosen destination type\nare ignored. The `parameters` entries are passed to the scripts as environment variables\n(and logged by the agent: no secrets there).\n",
-        requestBody: {
-          required: true,
-          content: {
+      "post": {
+        "operationId": "triggerBackup",
+        "tags": [
+          "backup"
+        ],
+        "summary": "Trigger a backup job",
+        "description": "Starts an asynchronous backup. Fields that do not belong to the chosen destination type\\nare ignored. The \`parameters\` entries are passed to the scripts as environment variables\\n(and logged by the agent: no secrets there).\\n",
+        "requestBody": {
+          "required": true,
+          "content": {
             "application/json": {
-              schema: { $ref: "#/components/schemas/BackupRequest" },
-              examples: {
-                s3: {
-                  summary: "Backup to S3",
-                  value: {
-                    id: "778f038c-e1c5-11e8-9f32-f2801f1b9fd1",
-                    compression: true,
-                    encryption_key: "example-encryption-key",
-                    destination: {
-                      type: "S3",
-                      skipStorage: false,
-                      bucket: "bucketName",
-                      region: "eu-central-1",
-                      endpoint: "http://custom.s3.endpoint",
-                      useSSL: true,
-                      skipSSL: false,
-                      authKey: "key",
-                      authSecret: "secret",
-                      filenamePrefix: "backups/",
-                    },
-                    backup: {
-                      host: "host",
-                      username: "username",
-                      password: "password",
-                      database: "database name",
-                      parameters: [{ key: "arbitraryValue" }, { retries: 2 }],
-                    },
-                  },
-                },
-                swift: {
-                  summary: "Backup to OpenStack Swift",
-                  value: {
-                    id: "778f038c-e1c5-11e8-9f32-f2801f1b9fd1",
-                    compression: true,
-                    encryption_key: "example-encryption-key",
-                    destination: {
-                      type: "SWIFT",
-                      skipStorage: false,
-                      authUrl: "auth url",
-                      domain: "domain name",
-                      container_name: "name of the container",
-                      project_name: "name of the project == tenant",
-                      username: "swift username",
-                      password: "swift API key",
-                    },
-                    backup: {
-                      host: "host",
-                      username: "username",
-                      password: "password",
-                      database: "database name",
-                      parameters: [{ key: "arbitraryValue" }, { retries: 2 }],
-                    },
-                  },
-                },
+              "schema": {
+                "$ref": "#/components/schemas/BackupRequest"
               },
-            },
-          },
+              "examples": {
+                "s3": {
+                  "summary": "Backup to S3",
+                  "value": {
+                    "id": "778f038c-e1c5-11e8-9f32-f2801f1b9fd1",
+                    "compression": true,
+                    "encryption_key": "example-encryption-key",
+                    "destination": {
+                      "type": "S3",
+                      "skipStorage": false,
+                      "bucket": "bucketName",
+                      "region": "eu-central-1",
+                      "endpoint": "http://custom.s3.endpoint",
+                      "useSSL": true,
+                      "skipSSL": false,
+                      "authKey": "key",
+                      "authSecret": "secret",
+                      "filenamePrefix": "backups/"
+                    },
+                    "backup": {
+                      "host": "host",
+                      "username": "username",
+                      "password": "password",
+                      "database": "database name",
+                      "parameters": [
+                        {
+                          "key": "arbitraryValue"
+                        },
+                        {
+                          "retries": 2
+                        }
+                      ]
+                    }
+                  }
+                },
+                "swift": {
+                  "summary": "Backup to OpenStack Swift",
+                  "value": {
+                    "id": "778f038c-e1c5-11e8-9f32-f2801f1b9fd1",
+                    "compression": true,
+                    "encryption_key": "example-encryption-key",
+                    "destination": {
+                      "type": "SWIFT",
+                      "skipStorage": false,
+                      "authUrl": "auth url",
+                      "domain": "domain name",
+                      "container_name": "name of the container",
+                      "project_name": "name of the project == tenant",
+                      "username": "swift username",
+                      "password": "swift API key"
+                    },
+                    "backup": {
+                      "host": "host",
+                      "username": "username",
+                      "password": "password",
+                      "database": "database name",
+                      "parameters": [
+                        {
+                          "key": "arbitraryValue"
+                        },
+                        {
+                          "retries": 2
+                        }
+                      ]
+                    }
+                  }
+                }
+              }
+            }
+          }
         },
-        responses: {
-          "201": { description: "A backup was triggered and is running asynchronously (no body)." },
-          "400": {
-            description:
-              "The body is not sufficient; the rejected job's poll body, or an error body.",
-            content: {
-              "application/json": {
-                schema: {
-                  anyOf: [
-                    { $ref: "#/components/schemas/BackupJob" },
-                    { $ref: "#/components/schemas/MessageError" },
-                  ],
-                },
-                example: {
-                  status: "FAILED",
-                  message: "Backup failed.",
-                  state: "Body Deserialization",
-                  error_message: "body is missing essential fields",
-                  type: "",
-                  compression: false,
-                  skip_storage: false,
-                  skipSSL: false,
-                  filename: "",
-                  filenamePrefix: "",
-                  filesize: { size: 0, unit: "" },
-                  start_time: "",
-                  end_time: "",
-                  execution_time_ms: 0,
-                },
-              },
-            },
+        "responses": {
+          "201": {
+            "description": "A backup was triggered and is running asynchronously (no body)."
           },
-          "401": { $ref: "#/components/responses/Unauthorized" },
+          "400": {
+            "description": "The body is not sufficient; the rejected job's poll body, or an error body.",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "anyOf": [
+                    {
+                      "$ref": "#/components/schemas/BackupJob"
+                    },
+                    {
+                      "$ref": "#/components/schemas/MessageError"
+                    }
+                  ]
+                },
+                "example": {
+                  "status": "FAILED",
+                  "message": "Backup failed.",
+                  "state": "Body Deserialization",
+                  "error_message": "body is missing essential fields",
+                  "type": "",
+                  "compression": false,
+                  "skip_storage": false,
+                  "skipSSL": false,
+                  "filename": "",
+                  "filenamePrefix": "",
+                  "filesize": {
+                    "size": 0,
+                    "unit": ""
+                  },
+                  "start_time": "",
+                  "end_time": "",
+                  "execution_time_ms": 0
+                }
+              }
+            }
+          },
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          },
           "409": {
-            description: "A job with this id already exists; its poll body.",
-            content: {
+            "description": "A job with this id already exists; its poll body.",
+            "content": {
               "application/json": {
-                schema: { $ref: "#/components/schemas/BackupJob" },
-                example: {
-                  status: "RUNNING",
-                  message: "backup is running",
-                  state: "backup",
-                  type: "S3",
-                  compression: true,
-                  skip_storage: false,
-                  skipSSL: false,
-                  bucket: "bucketName",
-                  region: "eu-central-1",
-                  filename: "",
-                  filenamePrefix: "backups/",
-                  filesize: { size: 0, unit: "" },
-                  start_time: "2024-05-02T03:00:01+00:00",
-                  end_time: "",
-                  execution_time_ms: 0,
-                  pre_backup_lock_log: "locked\n",
-                  pre_backup_lock_errorlog: "",
-                  pre_backup_check_log: "check passed\n",
-                  pre_backup_check_errorlog: "",
+                "schema": {
+                  "$ref": "#/components/schemas/BackupJob"
                 },
-              },
-            },
+                "example": {
+                  "status": "RUNNING",
+                  "message": "backup is running",
+                  "state": "backup",
+                  "type": "S3",
+                  "compression": true,
+                  "skip_storage": false,
+                  "skipSSL": false,
+                  "bucket": "bucketName",
+                  "region": "eu-central-1",
+                  "filename": "",
+                  "filenamePrefix": "backups/",
+                  "filesize": {
+                    "size": 0,
+                    "unit": ""
+                  },
+                  "start_time": "2024-05-02T03:00:01+00:00",
+                  "end_time": "",
+                  "execution_time_ms": 0,
+                  "pre_backup_lock_log": "locked\\n",
+                  "pre_backup_lock_errorlog": "",
+                  "pre_backup_check_log": "check passed\\n",
+                  "pre_backup_check_errorlog": ""
+                }
+              }
+            }
           },
-          "429": { $ref: "#/components/responses/TooManyJobs" },
-        },
+          "429": {
+            "$ref": "#/components/responses/TooManyJobs"
+          }
+        }
       },
-      delete: {
-        operationId: "deleteBackupJob",
-        tags: ["backup"],
-        summary: "Forget a backup job",
-        description:
-          "Removes the record of a backup job, so that its id can be used again and the agent frees\nthe slot. This deletes NEITHER the backup file locally NOR in the cloud storage.\n",
-        requestBody: {
-          required: true,
-          content: {
+      "delete": {
+        "operationId": "deleteBackupJob",
+        "tags": [
+          "backup"
+        ],
+        "summary": "Forget a backup job",
+        "description": "Removes the record of a backup job, so that its id can be used again and the agent frees\\nthe slot. This deletes NEITHER the backup file locally NOR in the cloud storage.\\n",
+        "requestBody": {
+          "required": true,
+          "content": {
             "application/json": {
-              schema: { $ref: "#/components/schemas/JobDeletionRequest" },
-              example: { id: "778f038c-e1c5-11e8-9f32-f2801f1b9fd1" },
-            },
-          },
-        },
-        responses: {
-          "200": { description: "A matching job was found and deleted (no body)." },
-          "400": {
-            description: "The body is not sufficient (no `id`); the rejected request's poll body.",
-            content: {
-              "application/json": {
-                schema: { $ref: "#/components/schemas/BackupJob" },
-                example: {
-                  status: "FAILED",
-                  message: "Backup failed.",
-                  state: "Body Deserialization",
-                  error_message: "id is empty",
-                  type: "",
-                  compression: false,
-                  skip_storage: false,
-                  skipSSL: false,
-                  filename: "",
-                  filenamePrefix: "",
-                  filesize: { size: 0, unit: "" },
-                  start_time: "",
-                  end_time: "",
-                  execution_time_ms: 0,
-                },
+              "schema": {
+                "$ref": "#/components/schemas/JobDeletionRequest"
               },
-            },
-          },
-          "401": { $ref: "#/components/responses/Unauthorized" },
-          "410": { description: "No matching job was found (no body)." },
+              "example": {
+                "id": "778f038c-e1c5-11e8-9f32-f2801f1b9fd1"
+              }
+            }
+          }
         },
-      },
+        "responses": {
+          "200": {
+            "description": "A matching job was found and deleted (no body)."
+          },
+          "400": {
+            "description": "The body is not sufficient (no \`id\`); the rejected request's poll body.",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/BackupJob"
+                },
+                "example": {
+                  "status": "FAILED",
+                  "message": "Backup failed.",
+                  "state": "Body Deserialization",
+                  "error_message": "id is empty",
+                  "type": "",
+                  "compression": false,
+                  "skip_storage": false,
+                  "skipSSL": false,
+                  "filename": "",
+                  "filenamePrefix": "",
+                  "filesize": {
+                    "size": 0,
+                    "unit": ""
+                  },
+                  "start_time": "",
+                  "end_time": "",
+                  "execution_time_ms": 0
+                }
+              }
+            }
+          },
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          },
+          "410": {
+            "description": "No matching job was found (no body)."
+          }
+        }
+      }
     },
     "/backup/{id}": {
-      get: {
-        operationId: "getBackupStatus",
-        tags: ["backup"],
-        summary: "Poll a backup job",
-        parameters: [{ $ref: "#/components/parameters/JobId" }],
-        responses: {
+      "get": {
+        "operationId": "getBackupStatus",
+        "tags": [
+          "backup"
+        ],
+        "summary": "Poll a backup job",
+        "parameters": [
+          {
+            "$ref": "#/components/parameters/JobId"
+          }
+        ],
+        "responses": {
           "200": {
-            description: "A matching job was found; its status.",
-            content: {
+            "description": "A matching job was found; its status.",
+            "content": {
               "application/json": {
-                schema: { $ref: "#/components/schemas/BackupJob" },
-                examples: {
-                  succeeded: {
-                    summary: "A finished S3 backup",
-                    value: {
-                      status: "SUCCEEDED",
-                      message: "backup successfully carried out",
-                      state: "finished",
-                      type: "S3",
-                      compression: true,
-                      skip_storage: false,
-                      useSSL: false,
-                      skipSSL: false,
-                      endpoint: "http://custom.s3.endpoint",
-                      bucket: "bucketName",
-                      region: "eu-central-1",
-                      filename: "host_2024_05_02_database.tar.gz",
-                      filenamePrefix: "backups/",
-                      filesize: { size: 42, unit: "byte" },
-                      start_time: "2024-05-02T03:00:01+00:00",
-                      end_time: "2024-05-02T03:00:43+00:00",
-                      execution_time_ms: 42000,
-                      pre_backup_lock_log: "stdout of the dedicated script",
-                      pre_backup_lock_errorlog: "stderr of the dedicated script",
-                      pre_backup_check_log: "stdout of the dedicated script",
-                      pre_backup_check_errorlog: "stderr of the dedicated script",
-                      backup_log: "stdout of the dedicated script",
-                      backup_errorlog: "stderr of the dedicated script",
-                      backup_cleanup_log: "stdout of the dedicated script",
-                      backup_cleanup_errorlog: "stderr of the dedicated script",
-                      post_backup_unlock_log: "stdout of the dedicated script",
-                      post_backup_unlock_errorlog: "stderr of the dedicated script",
-                    },
-                  },
-                  failed: {
-                    summary: "A Swift backup that failed in its backup phase",
-                    value: {
-                      status: "FAILED",
-                      message: "backup failed",
-                      state: "finished",
-                      error_message: "exit status 1",
-                      type: "SWIFT",
-                      compression: false,
-                      skip_storage: false,
-                      authUrl: "https://keystone.example.net/v3",
-                      domain: "default",
-                      container_name: "backups",
-                      project_name: "tenant",
-                      filename: "",
-                      filesize: { size: 0, unit: "" },
-                      start_time: "2024-05-02T03:00:01+00:00",
-                      end_time: "2024-05-02T03:00:05+00:00",
-                      execution_time_ms: 4120,
-                      pre_backup_lock_log: "locked\n",
-                      pre_backup_lock_errorlog: "",
-                      pre_backup_check_log: "check passed\n",
-                      pre_backup_check_errorlog: "",
-                      backup_log: "",
-                      backup_errorlog: "mysqldump: Got error: 1045: Access denied\n",
-                      backup_cleanup_log: "",
-                      backup_cleanup_errorlog: "",
-                      post_backup_unlock_log: "",
-                      post_backup_unlock_errorlog: "",
-                    },
-                  },
+                "schema": {
+                  "$ref": "#/components/schemas/BackupJob"
                 },
-              },
-            },
+                "examples": {
+                  "succeeded": {
+                    "summary": "A finished S3 backup",
+                    "value": {
+                      "status": "SUCCEEDED",
+                      "message": "backup successfully carried out",
+                      "state": "finished",
+                      "type": "S3",
+                      "compression": true,
+                      "skip_storage": false,
+                      "useSSL": false,
+                      "skipSSL": false,
+                      "endpoint": "http://custom.s3.endpoint",
+                      "bucket": "bucketName",
+                      "region": "eu-central-1",
+                      "filename": "host_2024_05_02_database.tar.gz",
+                      "filenamePrefix": "backups/",
+                      "filesize": {
+                        "size": 42,
+                        "unit": "byte"
+                      },
+                      "start_time": "2024-05-02T03:00:01+00:00",
+                      "end_time": "2024-05-02T03:00:43+00:00",
+                      "execution_time_ms": 42000,
+                      "pre_backup_lock_log": "stdout of the dedicated script",
+                      "pre_backup_lock_errorlog": "stderr of the dedicated script",
+                      "pre_backup_check_log": "stdout of the dedicated script",
+                      "pre_backup_check_errorlog": "stderr of the dedicated script",
+                      "backup_log": "stdout of the dedicated script",
+                      "backup_errorlog": "stderr of the dedicated script",
+                      "backup_cleanup_log": "stdout of the dedicated script",
+                      "backup_cleanup_errorlog": "stderr of the dedicated script",
+                      "post_backup_unlock_log": "stdout of the dedicated script",
+                      "post_backup_unlock_errorlog": "stderr of the dedicated script"
+                    }
+                  },
+                  "failed": {
+                    "summary": "A Swift backup that failed in its backup phase",
+                    "value": {
+                      "status": "FAILED",
+                      "message": "backup failed",
+                      "state": "finished",
+                      "error_message": "exit status 1",
+                      "type": "SWIFT",
+                      "compression": false,
+                      "skip_storage": false,
+                      "authUrl": "https://keystone.example.net/v3",
+                      "domain": "default",
+                      "container_name": "backups",
+                      "project_name": "tenant",
+                      "filename": "",
+                      "filesize": {
+                        "size": 0,
+                        "unit": ""
+                      },
+                      "start_time": "2024-05-02T03:00:01+00:00",
+                      "end_time": "2024-05-02T03:00:05+00:00",
+                      "execution_time_ms": 4120,
+                      "pre_backup_lock_log": "locked\\n",
+                      "pre_backup_lock_errorlog": "",
+                      "pre_backup_check_log": "check passed\\n",
+                      "pre_backup_check_errorlog": "",
+                      "backup_log": "",
+                      "backup_errorlog": "mysqldump: Got error: 1045: Access denied\\n",
+                      "backup_cleanup_log": "",
+                      "backup_cleanup_errorlog": "",
+                      "post_backup_unlock_log": "",
+                      "post_backup_unlock_errorlog": ""
+                    }
+                  }
+                }
+              }
+            }
           },
-          "400": { description: "No valid id was provided (no body)." },
-          "401": { $ref: "#/components/responses/Unauthorized" },
-          "404": { description: "There is no job for the given id (no body)." },
-        },
-      },
+          "400": {
+            "description": "No valid id was provided (no body)."
+          },
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          },
+          "404": {
+            "description": "There is no job for the given id (no body)."
+          }
+        }
+      }
     },
     "/restore": {
-      put: {
-        operationId: "triggerRestore",
-        tags: ["restore"],
-        summary: "Trigger a restore job",
-        description:
-          "Starts an asynchronous restore of `destination.filename` from the cloud storage. Fields\nthat do not belong to the chosen destination type are ignored. The `parameters` entries\nare passed to the scripts as environment variables (and logged by the agent: no secrets\nthere).\n",
-        requestBody: {
-          required: true,
-          content: {
+      "put": {
+        "operationId": "triggerRestore",
+        "tags": [
+          "restore"
+        ],
+        "summary": "Trigger a restore job",
+        "description": "Starts an asynchronous restore of \`destination.filename\` from the cloud storage. Fields\\nthat do not belong to the chosen destination type are ignored. The \`parameters\` entries\\nare passed to the scripts as environment variables (and logged by the agent: no secrets\\nthere).\\n",
+        "requestBody": {
+          "required": true,
+          "content": {
             "application/json": {
-              schema: { $ref: "#/components/schemas/RestoreRequest" },
-              examples: {
-                s3: {
-                  summary: "Restore from S3",
-                  value: {
-                    id: "778f038c-e1c5-11e8-9f32-f2801f1b9fd1",
-                    compression: true,
-                    encryption_key: "example-encryption-key",
-                    destination: {
-                      type: "S3",
-                      skipStorage: false,
-                      filename: "host_2024_05_02_database.tar.gz",
-                      bucket: "bucketName",
-                      region: "eu-central-1",
-                      endpoint: "custom.s3.endpoint",
-                      skipSSL: false,
-                      authKey: "key",
-                      authSecret: "secret",
-                      filenamePrefix: "backups/",
-                    },
-                    restore: {
-                      host: "host",
-                      username: "username",
-                      password: "password",
-                      database: "database name",
-                      parameters: [{ key: "arbitraryValue" }, { retries: 2 }],
-                    },
-                  },
-                },
-                swift: {
-                  summary: "Restore from OpenStack Swift",
-                  value: {
-                    id: "778f038c-e1c5-11e8-9f32-f2801f1b9fd1",
-                    compression: true,
-                    encryption_key: "example-encryption-key",
-                    destination: {
-                      type: "SWIFT",
-                      skipStorage: false,
-                      filename: "host_2024_05_02_database.tar.gz",
-                      authUrl: "auth url",
-                      domain: "domain name",
-                      container_name: "name of the container",
-                      project_name: "name of the project == tenant",
-                      username: "swift username",
-                      password: "swift API key",
-                    },
-                    restore: {
-                      host: "host",
-                      username: "username",
-                      password: "password",
-                      database: "database name",
-                      parameters: [{ key: "arbitraryValue" }, { retries: 2 }],
-                    },
-                  },
-                },
+              "schema": {
+                "$ref": "#/components/schemas/RestoreRequest"
               },
-            },
-          },
+              "examples": {
+                "s3": {
+                  "summary": "Restore from S3",
+                  "value": {
+                    "id": "778f038c-e1c5-11e8-9f32-f2801f1b9fd1",
+                    "compression": true,
+                    "encryption_key": "example-encryption-key",
+                    "destination": {
+                      "type": "S3",
+                      "skipStorage": false,
+                      "filename": "host_2024_05_02_database.tar.gz",
+                      "bucket": "bucketName",
+                      "region": "eu-central-1",
+                      "endpoint": "custom.s3.endpoint",
+                      "skipSSL": false,
+                      "authKey": "key",
+                      "authSecret": "secret",
+                      "filenamePrefix": "backups/"
+                    },
+                    "restore": {
+                      "host": "host",
+                      "username": "username",
+                      "password": "password",
+                      "database": "database name",
+                      "parameters": [
+                        {
+                          "key": "arbitraryValue"
+                        },
+                        {
+                          "retries": 2
+                        }
+                      ]
+                    }
+                  }
+                },
+                "swift": {
+                  "summary": "Restore from OpenStack Swift",
+                  "value": {
+                    "id": "778f038c-e1c5-11e8-9f32-f2801f1b9fd1",
+                    "compression": true,
+                    "encryption_key": "example-encryption-key",
+                    "destination": {
+                      "type": "SWIFT",
+                      "skipStorage": false,
+                      "filename": "host_2024_05_02_database.tar.gz",
+                      "authUrl": "auth url",
+                      "domain": "domain name",
+                      "container_name": "name of the container",
+                      "project_name": "name of the project == tenant",
+                      "username": "swift username",
+                      "password": "swift API key"
+                    },
+                    "restore": {
+                      "host": "host",
+                      "username": "username",
+                      "password": "password",
+                      "database": "database name",
+                      "parameters": [
+                        {
+                          "key": "arbitraryValue"
+                        },
+                        {
+                          "retries": 2
+                        }
+                      ]
+                    }
+                  }
+                }
+              }
+            }
+          }
         },
-        responses: {
+        "responses": {
           "201": {
-            description: "A restore was triggered and is running asynchronously (no body).",
+            "description": "A restore was triggered and is running asynchronously (no body)."
           },
           "400": {
-            description:
-              "The body is not sufficient; the rejected job's poll body, or an error body.",
-            content: {
+            "description": "The body is not sufficient; the rejected job's poll body, or an error body.",
+            "content": {
               "application/json": {
-                schema: {
-                  anyOf: [
-                    { $ref: "#/components/schemas/RestoreJob" },
-                    { $ref: "#/components/schemas/MessageError" },
-                  ],
+                "schema": {
+                  "anyOf": [
+                    {
+                      "$ref": "#/components/schemas/RestoreJob"
+                    },
+                    {
+                      "$ref": "#/components/schemas/MessageError"
+                    }
+                  ]
                 },
-                example: {
-                  message: "FAILED",
-                  state: "File Destination Parsing",
-                  error_message: "FilenamePrefix does not end with '/' but has to.",
-                },
-              },
-            },
+                "example": {
+                  "message": "FAILED",
+                  "state": "File Destination Parsing",
+                  "error_message": "FilenamePrefix does not end with '/' but has to."
+                }
+              }
+            }
           },
-          "401": { $ref: "#/components/responses/Unauthorized" },
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          },
           "409": {
-            description: "A job with this id already exists; its poll body.",
-            content: {
+            "description": "A job with this id already exists; its poll body.",
+            "content": {
               "application/json": {
-                schema: { $ref: "#/components/schemas/RestoreJob" },
-                example: {
-                  status: "RUNNING",
-                  message: "restore is running",
-                  state: "restore",
-                  type: "S3",
-                  compression: true,
-                  skip_storage: false,
-                  skipSSL: false,
-                  start_time: "2024-05-02T04:10:00+00:00",
-                  end_time: "",
-                  execution_time_ms: 0,
-                  pre_restore_lock_log: "locked\n",
-                  pre_restore_lock_errorlog: "",
+                "schema": {
+                  "$ref": "#/components/schemas/RestoreJob"
                 },
-              },
-            },
+                "example": {
+                  "status": "RUNNING",
+                  "message": "restore is running",
+                  "state": "restore",
+                  "type": "S3",
+                  "compression": true,
+                  "skip_storage": false,
+                  "skipSSL": false,
+                  "start_time": "2024-05-02T04:10:00+00:00",
+                  "end_time": "",
+                  "execution_time_ms": 0,
+                  "pre_restore_lock_log": "locked\\n",
+                  "pre_restore_lock_errorlog": ""
+                }
+              }
+            }
           },
-          "429": { $ref: "#/components/responses/TooManyJobs" },
-        },
+          "429": {
+            "$ref": "#/components/responses/TooManyJobs"
+          }
+        }
       },
-      delete: {
-        operationId: "deleteRestoreJob",
-        tags: ["restore"],
-        summary: "Forget a restore job",
-        description:
-          "Removes the record of a restore job, so that its id can be used again and the agent\nfrees the slot. This deletes NEITHER the downloaded restore file locally NOR the file in\nthe cloud storage.\n",
-        requestBody: {
-          required: true,
-          content: {
+      "delete": {
+        "operationId": "deleteRestoreJob",
+        "tags": [
+          "restore"
+        ],
+        "summary": "Forget a restore job",
+        "description": "Removes the record of a restore job, so that its id can be used again and the agent\\nfrees the slot. This deletes NEITHER the downloaded restore file locally NOR the file in\\nthe cloud storage.\\n",
+        "requestBody": {
+          "required": true,
+          "content": {
             "application/json": {
-              schema: { $ref: "#/components/schemas/JobDeletionRequest" },
-              example: { id: "778f038c-e1c5-11e8-9f32-f2801f1b9fd1" },
-            },
-          },
-        },
-        responses: {
-          "200": { description: "A matching job was found and deleted (no body)." },
-          "400": {
-            description: "The body is not sufficient (no `id`); the rejected request's poll body.",
-            content: {
-              "application/json": {
-                schema: { $ref: "#/components/schemas/RestoreJob" },
-                example: {
-                  status: "FAILED",
-                  message: "Restore failed.",
-                  state: "Body Deserialization",
-                  error_message: "id is empty",
-                  type: "",
-                  compression: false,
-                  skip_storage: false,
-                  skipSSL: false,
-                  start_time: "",
-                  end_time: "",
-                  execution_time_ms: 0,
-                },
+              "schema": {
+                "$ref": "#/components/schemas/JobDeletionRequest"
               },
-            },
-          },
-          "401": { $ref: "#/components/responses/Unauthorized" },
-          "410": { description: "No matching job was found (no body)." },
+              "example": {
+                "id": "778f038c-e1c5-11e8-9f32-f2801f1b9fd1"
+              }
+            }
+          }
         },
-      },
+        "responses": {
+          "200": {
+            "description": "A matching job was found and deleted (no body)."
+          },
+          "400": {
+            "description": "The body is not sufficient (no \`id\`); the rejected request's poll body.",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/RestoreJob"
+                },
+                "example": {
+                  "status": "FAILED",
+                  "message": "Restore failed.",
+                  "state": "Body Deserialization",
+                  "error_message": "id is empty",
+                  "type": "",
+                  "compression": false,
+                  "skip_storage": false,
+                  "skipSSL": false,
+                  "start_time": "",
+                  "end_time": "",
+                  "execution_time_ms": 0
+                }
+              }
+            }
+          },
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          },
+          "410": {
+            "description": "No matching job was found (no body)."
+          }
+        }
+      }
     },
     "/restore/{id}": {
-      get: {
-        operationId: "getRestoreStatus",
-        tags: ["restore"],
-        summary: "Poll a restore job",
-        parameters: [{ $ref: "#/components/parameters/JobId" }],
-        responses: {
+      "get": {
+        "operationId": "getRestoreStatus",
+        "tags": [
+          "restore"
+        ],
+        "summary": "Poll a restore job",
+        "parameters": [
+          {
+            "$ref": "#/components/parameters/JobId"
+          }
+        ],
+        "responses": {
           "200": {
-            description: "A matching job was found; its status.",
-            content: {
+            "description": "A matching job was found; its status.",
+            "content": {
               "application/json": {
-                schema: { $ref: "#/components/schemas/RestoreJob" },
-                example: {
-                  status: "SUCCEEDED",
-                  message: "restore successfully carried out",
-                  state: "finished",
-                  type: "S3",
-                  compression: true,
-                  skip_storage: false,
-                  useSSL: false,
-                  skipSSL: false,
-                  start_time: "2024-05-02T04:10:00+00:00",
-                  end_time: "2024-05-02T04:10:42+00:00",
-                  execution_time_ms: 42000,
-                  pre_restore_lock_log: "stdout of the dedicated script",
-                  pre_restore_lock_errorlog: "stderr of the dedicated script",
-                  restore_log: "stdout of the dedicated script",
-                  restore_errorlog: "stderr of the dedicated script",
-                  restore_cleanup_log: "stdout of the dedicated script",
-                  restore_cleanup_errorlog: "stderr of the dedicated script",
-                  post_restore_unlock_log: "stdout of the dedicated script",
-                  post_restore_unlock_errorlog: "stderr of the dedicated script",
+                "schema": {
+                  "$ref": "#/components/schemas/RestoreJob"
                 },
-              },
-            },
+                "example": {
+                  "status": "SUCCEEDED",
+                  "message": "restore successfully carried out",
+                  "state": "finished",
+                  "type": "S3",
+                  "compression": true,
+                  "skip_storage": false,
+                  "useSSL": false,
+                  "skipSSL": false,
+                  "start_time": "2024-05-02T04:10:00+00:00",
+                  "end_time": "2024-05-02T04:10:42+00:00",
+                  "execution_time_ms": 42000,
+                  "pre_restore_lock_log": "stdout of the dedicated script",
+                  "pre_restore_lock_errorlog": "stderr of the dedicated script",
+                  "restore_log": "stdout of the dedicated script",
+                  "restore_errorlog": "stderr of the dedicated script",
+                  "restore_cleanup_log": "stdout of the dedicated script",
+                  "restore_cleanup_errorlog": "stderr of the dedicated script",
+                  "post_restore_unlock_log": "stdout of the dedicated script",
+                  "post_restore_unlock_errorlog": "stderr of the dedicated script"
+                }
+              }
+            }
           },
-          "400": { description: "No valid id was provided (no body)." },
-          "401": { $ref: "#/components/responses/Unauthorized" },
-          "404": { description: "There is no job for the given id (no body)." },
-        },
-      },
-    },
+          "400": {
+            "description": "No valid id was provided (no body)."
+          },
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          },
+          "404": {
+            "description": "There is no job for the given id (no body)."
+          }
+        }
+      }
+    }
   },
-  components: {
-    securitySchemes: {
-      basic: {
-        type: "http",
-        scheme: "basic",
-        description: "The agent's `client_username` and `client_password`.",
-      },
+  "components": {
+    "securitySchemes": {
+      "basic": {
+        "type": "http",
+        "scheme": "basic",
+        "description": "The agent's \`client_username\` and \`client_password\`."
+      }
     },
-    parameters: {
-      JobId: {
-        name: "id",
-        in: "path",
-        required: true,
-        description: "The job id given when the job was triggered.",
-        schema: { $ref: "#/components/schemas/JobId" },
-        example: "778f038c-e1c5-11e8-9f32-f2801f1b9fd1",
-      },
-    },
-    responses: {
-      Unauthorized: {
-        description: "The credentials are missing or not correct.",
-        content: {
-          "application/json": {
-            schema: { $ref: "#/components/schemas/SimpleMessage" },
-            example: { message: "Unauthorised." },
-          },
+    "parameters": {
+      "JobId": {
+        "name": "id",
+        "in": "path",
+        "required": true,
+        "description": "The job id given when the job was triggered.",
+        "schema": {
+          "$ref": "#/components/schemas/JobId"
         },
-      },
-      TooManyJobs: {
-        description: "Starting another job would break the agent's maximum number of running jobs.",
-        content: {
+        "example": "778f038c-e1c5-11e8-9f32-f2801f1b9fd1"
+      }
+    },
+    "responses": {
+      "Unauthorized": {
+        "description": "The credentials are missing or not correct.",
+        "content": {
           "application/json": {
-            schema: { $ref: "#/components/schemas/MessageError" },
-            example: {
-              message: "Failed to start a new job.",
-              state: "Job reservation",
-              error_message: "Spawing a new job would break the allowed running job limit.",
+            "schema": {
+              "$ref": "#/components/schemas/SimpleMessage"
             },
-          },
-        },
+            "example": {
+              "message": "Unauthorised."
+            }
+          }
+        }
       },
+      "TooManyJobs": {
+        "description": "Starting another job would break the agent's maximum number of running jobs.",
+        "content": {
+          "application/json": {
+            "schema": {
+              "$ref": "#/components/schemas/MessageError"
+            },
+            "example": {
+              "message": "Failed to start a new job.",
+              "state": "Job reservation",
+              "error_message": "Spawing a new job would break the allowed running job limit."
+            }
+          }
+        }
+      }
     },
-    schemas: {
-      SimpleMessage: {
-        type: "object",
-        description: "The agent's simple response body.",
-        required: ["message"],
-        properties: { message: { type: "string" } },
-      },
-      MessageError: {
-        type: "object",
-        description: "The agent's error message body.",
-        required: ["message"],
-        properties: {
-          message: { type: "string", description: "A descriptive message." },
-          state: {
-            type: "string",
-            description: "The state (phase) the job was in when the error occurred.",
-          },
-          error_message: { type: "string", description: "The error that occurred." },
-        },
-      },
-      JobId: {
-        type: "string",
-        minLength: 1,
-        description: "The job id chosen by the caller (typically a UUID); unique per job kind.",
-        examples: ["778f038c-e1c5-11e8-9f32-f2801f1b9fd1"],
-      },
-      JobDeletionRequest: {
-        type: "object",
-        required: ["id"],
-        properties: { id: { $ref: "#/components/schemas/JobId" } },
-      },
-      BackupRequest: {
-        type: "object",
-        description: "The body of `POST /backup`.",
-        required: ["id", "encryption_key", "destination", "backup"],
-        properties: {
-          id: { $ref: "#/components/schemas/JobId" },
-          compression: {
-            type: "boolean",
-            default: false,
-            description: "Whether the scripts compress the backup file.",
-          },
-          encryption_key: {
-            type: "string",
-            minLength: 1,
-            description: "The key the scripts encrypt the backup file with.",
-          },
-          destination: { $ref: "#/components/schemas/BackupDestination" },
-          backup: { $ref: "#/components/schemas/DatabaseInfo" },
-        },
-      },
-      RestoreRequest: {
-        type: "object",
-        description: "The body of `PUT /restore`.",
-        required: ["id", "encryption_key", "destination", "restore"],
-        properties: {
-          id: { $ref: "#/components/schemas/JobId" },
-          compression: {
-            type: "boolean",
-            default: false,
-            description: "Whether the backup file is compressed.",
-          },
-          encryption_key: {
-            type: "string",
-            minLength: 1,
-            description: "The key the backup file was encrypted with.",
-          },
-          destination: { $ref: "#/components/schemas/RestoreDestination" },
-          restore: { $ref: "#/components/schemas/DatabaseInfo" },
-        },
-      },
-      BackupDestination: {
-        description: "Where the backup file goes, by `type`.",
-        oneOf: [
-          { $ref: "#/components/schemas/S3BackupDestination" },
-          { $ref: "#/components/schemas/SwiftBackupDestination" },
+    "schemas": {
+      "SimpleMessage": {
+        "type": "object",
+        "description": "The agent's simple response body.",
+        "required": [
+          "message"
         ],
-        discriminator: {
-          propertyName: "type",
-          mapping: {
-            S3: "#/components/schemas/S3BackupDestination",
-            SWIFT: "#/components/schemas/SwiftBackupDestination",
-          },
-        },
+        "properties": {
+          "message": {
+            "type": "string"
+          }
+        }
       },
-      RestoreDestination: {
-        description: "Where the backup file to restore comes from, by `type`.",
-        oneOf: [
-          { $ref: "#/components/schemas/S3RestoreDestination" },
-          { $ref: "#/components/schemas/SwiftRestoreDestination" },
+      "MessageError": {
+        "type": "object",
+        "description": "The agent's error message body.",
+        "required": [
+          "message"
         ],
-        discriminator: {
-          propertyName: "type",
-          mapping: {
-            S3: "#/components/schemas/S3RestoreDestination",
-            SWIFT: "#/components/schemas/SwiftRestoreDestination",
+        "properties": {
+          "message": {
+            "type": "string",
+            "description": "A descriptive message."
           },
-        },
+          "state": {
+            "type": "string",
+            "description": "The state (phase) the job was in when the error occurred."
+          },
+          "error_message": {
+            "type": "string",
+            "description": "The error that occurred."
+          }
+        }
       },
-      S3BackupDestination: {
-        type: "object",
-        description: "An S3 (or S3-compatible) bucket.",
-        required: ["type", "bucket", "authKey", "authSecret"],
-        properties: {
-          type: { type: "string", const: "S3" },
-          skipStorage: {
-            type: "boolean",
-            default: false,
-            description:
-              "Skip the agent's upload; the destination is handed to the scripts as `S3_*`\nenvironment variables instead (the agent then wants `endpoint`).\n",
-          },
-          bucket: { type: "string", minLength: 1 },
-          region: { type: "string" },
-          endpoint: {
-            type: "string",
-            description: "A custom S3 endpoint; empty means the agent's `default_s3_endpoint`.",
-          },
-          useSSL: {
-            type: "boolean",
-            default: false,
-            description: "Use TLS to reach the endpoint (older agents).",
-          },
-          skipSSL: {
-            type: "boolean",
-            default: false,
-            description: "Do not use TLS to reach the endpoint (current agents).",
-          },
-          authKey: { type: "string", minLength: 1 },
-          authSecret: { type: "string", minLength: 1 },
-          filenamePrefix: {
-            type: "string",
-            pattern: "^(.*/)?$",
-            description:
-              "A key prefix for the file; must end with `/` (current agents require it).",
-          },
-        },
+      "JobId": {
+        "type": "string",
+        "minLength": 1,
+        "description": "The job id chosen by the caller (typically a UUID); unique per job kind.",
+        "examples": [
+          "778f038c-e1c5-11e8-9f32-f2801f1b9fd1"
+        ]
       },
-      SwiftBackupDestination: {
-        type: "object",
-        description: "An OpenStack Swift container.",
-        required: [
+      "JobDeletionRequest": {
+        "type": "object",
+        "required": [
+          "id"
+        ],
+        "properties": {
+          "id": {
+            "$ref": "#/components/schemas/JobId"
+          }
+        }
+      },
+      "BackupRequest": {
+        "type": "object",
+        "description": "The body of \`POST /backup\`.",
+        "required": [
+          "id",
+          "encryption_key",
+          "destination",
+          "backup"
+        ],
+        "properties": {
+          "id": {
+            "$ref": "#/components/schemas/JobId"
+          },
+          "compression": {
+            "type": "boolean",
+            "default": false,
+            "description": "Whether the scripts compress the backup file."
+          },
+          "encryption_key": {
+            "type": "string",
+            "minLength": 1,
+            "description": "The key the scripts encrypt the backup file with."
+          },
+          "destination": {
+            "$ref": "#/components/schemas/BackupDestination"
+          },
+          "backup": {
+            "$ref": "#/components/schemas/DatabaseInfo"
+          }
+        }
+      },
+      "RestoreRequest": {
+        "type": "object",
+        "description": "The body of \`PUT /restore\`.",
+        "required": [
+          "id",
+          "encryption_key",
+          "destination",
+          "restore"
+        ],
+        "properties": {
+          "id": {
+            "$ref": "#/components/schemas/JobId"
+          },
+          "compression": {
+            "type": "boolean",
+            "default": false,
+            "description": "Whether the backup file is compressed."
+          },
+          "encryption_key": {
+            "type": "string",
+            "minLength": 1,
+            "description": "The key the backup file was encrypted with."
+          },
+          "destination": {
+            "$ref": "#/components/schemas/RestoreDestination"
+          },
+          "restore": {
+            "$ref": "#/components/schemas/DatabaseInfo"
+          }
+        }
+      },
+      "BackupDestination": {
+        "description": "Where the backup file goes, by \`type\`.",
+        "oneOf": [
+          {
+            "$ref": "#/components/schemas/S3BackupDestination"
+          },
+          {
+            "$ref": "#/components/schemas/SwiftBackupDestination"
+          }
+        ],
+        "discriminator": {
+          "propertyName": "type",
+          "mapping": {
+            "S3": "#/components/schemas/S3BackupDestination",
+            "SWIFT": "#/components/schemas/SwiftBackupDestination"
+          }
+        }
+      },
+      "RestoreDestination": {
+        "description": "Where the backup file to restore comes from, by \`type\`.",
+        "oneOf": [
+          {
+            "$ref": "#/components/schemas/S3RestoreDestination"
+          },
+          {
+            "$ref": "#/components/schemas/SwiftRestoreDestination"
+          }
+        ],
+        "discriminator": {
+          "propertyName": "type",
+          "mapping": {
+            "S3": "#/components/schemas/S3RestoreDestination",
+            "SWIFT": "#/components/schemas/SwiftRestoreDestination"
+          }
+        }
+      },
+      "S3BackupDestination": {
+        "type": "object",
+        "description": "An S3 (or S3-compatible) bucket.",
+        "required": [
+          "type",
+          "bucket",
+          "authKey",
+          "authSecret"
+        ],
+        "properties": {
+          "type": {
+            "type": "string",
+            "const": "S3"
+          },
+          "skipStorage": {
+            "type": "boolean",
+            "default": false,
+            "description": "Skip the agent's upload; the destination is handed to the scripts as \`S3_*\`\\nenvironment variables instead (the agent then wants \`endpoint\`).\\n"
+          },
+          "bucket": {
+            "type": "string",
+            "minLength": 1
+          },
+          "region": {
+            "type": "string"
+          },
+          "endpoint": {
+            "type": "string",
+            "description": "A custom S3 endpoint; empty means the agent's \`default_s3_endpoint\`."
+          },
+          "useSSL": {
+            "type": "boolean",
+            "default": false,
+            "description": "Use TLS to reach the endpoint (older agents)."
+          },
+          "skipSSL": {
+            "type": "boolean",
+            "default": false,
+            "description": "Do not use TLS to reach the endpoint (current agents)."
+          },
+          "authKey": {
+            "type": "string",
+            "minLength": 1
+          },
+          "authSecret": {
+            "type": "string",
+            "minLength": 1
+          },
+          "filenamePrefix": {
+            "type": "string",
+            "pattern": "^(.*/)?$",
+            "description": "A key prefix for the file; must end with \`/\` (current agents require it)."
+          }
+        }
+      },
+      "SwiftBackupDestination": {
+        "type": "object",
+        "description": "An OpenStack Swift container.",
+        "required": [
           "type",
           "authUrl",
           "domain",
           "container_name",
           "project_name",
           "username",
-          "password",
+          "password"
         ],
-        properties: {
-          type: { type: "string", const: "SWIFT" },
-          skipStorage: {
-            type: "boolean",
-            default: false,
-            description:
-              "Skip the agent's upload; the destination is handed to the scripts as `SWIFT_*`\nenvironment variables instead.\n",
+        "properties": {
+          "type": {
+            "type": "string",
+            "const": "SWIFT"
           },
-          authUrl: { type: "string", minLength: 1 },
-          domain: { type: "string", minLength: 1 },
-          container_name: { type: "string", minLength: 1 },
-          project_name: { type: "string", minLength: 1, description: "The project (tenant)." },
-          username: { type: "string", minLength: 1 },
-          password: { type: "string", minLength: 1, description: "The Swift API key." },
-        },
+          "skipStorage": {
+            "type": "boolean",
+            "default": false,
+            "description": "Skip the agent's upload; the destination is handed to the scripts as \`SWIFT_*\`\\nenvironment variables instead.\\n"
+          },
+          "authUrl": {
+            "type": "string",
+            "minLength": 1
+          },
+          "domain": {
+            "type": "string",
+            "minLength": 1
+          },
+          "container_name": {
+            "type": "string",
+            "minLength": 1
+          },
+          "project_name": {
+            "type": "string",
+            "minLength": 1,
+            "description": "The project (tenant)."
+          },
+          "username": {
+            "type": "string",
+            "minLength": 1
+          },
+          "password": {
+            "type": "string",
+            "minLength": 1,
+            "description": "The Swift API key."
+          }
+        }
       },
-      S3RestoreDestination: {
-        type: "object",
-        description: "An S3 (or S3-compatible) bucket holding `filename`.",
-        required: ["type", "filename", "bucket", "authKey", "authSecret"],
-        properties: {
-          type: { type: "string", const: "S3" },
-          skipStorage: {
-            type: "boolean",
-            default: false,
-            description:
-              "Skip the agent's download; the destination is handed to the scripts as `S3_*`\nenvironment variables instead (the agent then wants `endpoint`).\n",
+      "S3RestoreDestination": {
+        "type": "object",
+        "description": "An S3 (or S3-compatible) bucket holding \`filename\`.",
+        "required": [
+          "type",
+          "filename",
+          "bucket",
+          "authKey",
+          "authSecret"
+        ],
+        "properties": {
+          "type": {
+            "type": "string",
+            "const": "S3"
           },
-          filename: {
-            type: "string",
-            minLength: 1,
-            description: "The backup file to restore (a poll body's `filename`).",
+          "skipStorage": {
+            "type": "boolean",
+            "default": false,
+            "description": "Skip the agent's download; the destination is handed to the scripts as \`S3_*\`\\nenvironment variables instead (the agent then wants \`endpoint\`).\\n"
           },
-          bucket: { type: "string", minLength: 1 },
-          region: { type: "string" },
-          endpoint: {
-            type: "string",
-            description: "A custom S3 endpoint; empty means the agent's `default_s3_endpoint`.",
+          "filename": {
+            "type": "string",
+            "minLength": 1,
+            "description": "The backup file to restore (a poll body's \`filename\`)."
           },
-          useSSL: {
-            type: "boolean",
-            default: false,
-            description: "Use TLS to reach the endpoint (older agents).",
+          "bucket": {
+            "type": "string",
+            "minLength": 1
           },
-          skipSSL: {
-            type: "boolean",
-            default: false,
-            description: "Do not use TLS to reach the endpoint (current agents).",
+          "region": {
+            "type": "string"
           },
-          authKey: { type: "string", minLength: 1 },
-          authSecret: { type: "string", minLength: 1 },
-          filenamePrefix: {
-            type: "string",
-            pattern: "^(.*/)?$",
-            description:
-              "A key prefix for the file; must end with `/` (current agents require it).",
+          "endpoint": {
+            "type": "string",
+            "description": "A custom S3 endpoint; empty means the agent's \`default_s3_endpoint\`."
           },
-        },
+          "useSSL": {
+            "type": "boolean",
+            "default": false,
+            "description": "Use TLS to reach the endpoint (older agents)."
+          },
+          "skipSSL": {
+            "type": "boolean",
+            "default": false,
+            "description": "Do not use TLS to reach the endpoint (current agents)."
+          },
+          "authKey": {
+            "type": "string",
+            "minLength": 1
+          },
+          "authSecret": {
+            "type": "string",
+            "minLength": 1
+          },
+          "filenamePrefix": {
+            "type": "string",
+            "pattern": "^(.*/)?$",
+            "description": "A key prefix for the file; must end with \`/\` (current agents require it)."
+          }
+        }
       },
-      SwiftRestoreDestination: {
-        type: "object",
-        description: "An OpenStack Swift container holding `filename`.",
-        required: [
+      "SwiftRestoreDestination": {
+        "type": "object",
+        "description": "An OpenStack Swift container holding \`filename\`.",
+        "required": [
           "type",
           "filename",
           "authUrl",
@@ -783,223 +1059,399 @@ export const document: Record<string, unknown> = {
           "container_name",
           "project_name",
           "username",
-          "password",
+          "password"
         ],
-        properties: {
-          type: { type: "string", const: "SWIFT" },
-          skipStorage: {
-            type: "boolean",
-            default: false,
-            description:
-              "Skip the agent's download; the destination is handed to the scripts as `SWIFT_*`\nenvironment variables instead.\n",
+        "properties": {
+          "type": {
+            "type": "string",
+            "const": "SWIFT"
           },
-          filename: {
-            type: "string",
-            minLength: 1,
-            description: "The backup file to restore (a poll body's `filename`).",
+          "skipStorage": {
+            "type": "boolean",
+            "default": false,
+            "description": "Skip the agent's download; the destination is handed to the scripts as \`SWIFT_*\`\\nenvironment variables instead.\\n"
           },
-          authUrl: { type: "string", minLength: 1 },
-          domain: { type: "string", minLength: 1 },
-          container_name: { type: "string", minLength: 1 },
-          project_name: { type: "string", minLength: 1, description: "The project (tenant)." },
-          username: { type: "string", minLength: 1 },
-          password: { type: "string", minLength: 1, description: "The Swift API key." },
-        },
-      },
-      DatabaseInfo: {
-        type: "object",
-        description:
-          "The database the scripts back up or restore (`backup` or `restore` in a request).",
-        required: ["host", "username", "password", "database"],
-        properties: {
-          host: { type: "string", minLength: 1 },
-          username: { type: "string", minLength: 1 },
-          password: { type: "string", minLength: 1 },
-          database: { type: "string", minLength: 1 },
-          parameters: {
-            type: "array",
-            description:
-              "Extra values for the scripts, set as environment variables `<key>=<value>`. Only\nscalar values (no nested objects or arrays). The agent logs them: no secrets here.\n",
-            items: { $ref: "#/components/schemas/ScriptParameter" },
+          "filename": {
+            "type": "string",
+            "minLength": 1,
+            "description": "The backup file to restore (a poll body's \`filename\`)."
           },
-        },
+          "authUrl": {
+            "type": "string",
+            "minLength": 1
+          },
+          "domain": {
+            "type": "string",
+            "minLength": 1
+          },
+          "container_name": {
+            "type": "string",
+            "minLength": 1
+          },
+          "project_name": {
+            "type": "string",
+            "minLength": 1,
+            "description": "The project (tenant)."
+          },
+          "username": {
+            "type": "string",
+            "minLength": 1
+          },
+          "password": {
+            "type": "string",
+            "minLength": 1,
+            "description": "The Swift API key."
+          }
+        }
       },
-      ScriptParameter: {
-        type: "object",
-        description: 'One or more `<key>: <scalar>` pairs, e.g. `{ "retries": 2 }`.',
-        additionalProperties: {
-          anyOf: [{ type: "string" }, { type: "number" }, { type: "boolean" }],
-        },
+      "DatabaseInfo": {
+        "type": "object",
+        "description": "The database the scripts back up or restore (\`backup\` or \`restore\` in a request).",
+        "required": [
+          "host",
+          "username",
+          "password",
+          "database"
+        ],
+        "properties": {
+          "host": {
+            "type": "string",
+            "minLength": 1
+          },
+          "username": {
+            "type": "string",
+            "minLength": 1
+          },
+          "password": {
+            "type": "string",
+            "minLength": 1
+          },
+          "database": {
+            "type": "string",
+            "minLength": 1
+          },
+          "parameters": {
+            "type": "array",
+            "description": "Extra values for the scripts, set as environment variables \`<key>=<value>\`. Only\\nscalar values (no nested objects or arrays). The agent logs them: no secrets here.\\n",
+            "items": {
+              "$ref": "#/components/schemas/ScriptParameter"
+            }
+          }
+        }
       },
-      JobStatus: {
-        type: "string",
-        description: "`RUNNING` until the job ends, then `SUCCEEDED` or `FAILED`.",
-        enum: ["RUNNING", "SUCCEEDED", "FAILED"],
+      "ScriptParameter": {
+        "type": "object",
+        "description": "One or more \`<key>: <scalar>\` pairs, e.g. \`{ \\"retries\\": 2 }\`.",
+        "additionalProperties": {
+          "anyOf": [
+            {
+              "type": "string"
+            },
+            {
+              "type": "number"
+            },
+            {
+              "type": "boolean"
+            }
+          ]
+        }
       },
-      BackupState: {
-        type: "string",
-        description:
-          "The phase a backup job is in (the script being run), `finished` once it ended, or\n`Body Deserialization` for a request the agent rejected before starting.\n",
-        enum: [
+      "JobStatus": {
+        "type": "string",
+        "description": "\`RUNNING\` until the job ends, then \`SUCCEEDED\` or \`FAILED\`.",
+        "enum": [
+          "RUNNING",
+          "SUCCEEDED",
+          "FAILED"
+        ]
+      },
+      "BackupState": {
+        "type": "string",
+        "description": "The phase a backup job is in (the script being run), \`finished\` once it ended, or\\n\`Body Deserialization\` for a request the agent rejected before starting.\\n",
+        "enum": [
           "pre-backup-lock",
           "pre-backup-check",
           "backup",
           "backup-cleanup",
           "post-backup-unlock",
           "finished",
-          "Body Deserialization",
-        ],
+          "Body Deserialization"
+        ]
       },
-      RestoreState: {
-        type: "string",
-        description:
-          "The phase a restore job is in (the script being run), `finished` once it ended, or\n`Body Deserialization` for a request the agent rejected before starting.\n",
-        enum: [
+      "RestoreState": {
+        "type": "string",
+        "description": "The phase a restore job is in (the script being run), \`finished\` once it ended, or\\n\`Body Deserialization\` for a request the agent rejected before starting.\\n",
+        "enum": [
           "pre-restore-lock",
           "restore",
           "restore-cleanup",
           "post-restore-unlock",
           "finished",
-          "Body Deserialization",
+          "Body Deserialization"
+        ]
+      },
+      "EchoedDestinationType": {
+        "type": "string",
+        "description": "The destination type of the request; empty when the request was rejected.",
+        "enum": [
+          "S3",
+          "SWIFT",
+          ""
+        ]
+      },
+      "AgentTimestamp": {
+        "type": "string",
+        "description": "The agent's \`YYYY-MM-DDTHH:MM:SS+00:00\` timestamp; empty until set.",
+        "pattern": "^(\\\\d{4}-\\\\d{2}-\\\\d{2}T\\\\d{2}:\\\\d{2}:\\\\d{2}\\\\+00:00)?$",
+        "examples": [
+          "2024-05-02T03:00:01+00:00"
+        ]
+      },
+      "FileSize": {
+        "type": "object",
+        "required": [
+          "size",
+          "unit"
         ],
+        "properties": {
+          "size": {
+            "type": "integer",
+            "format": "int64",
+            "minimum": 0
+          },
+          "unit": {
+            "type": "string",
+            "description": "\`byte\`; empty until the file was measured.",
+            "examples": [
+              "byte"
+            ]
+          }
+        }
       },
-      EchoedDestinationType: {
-        type: "string",
-        description: "The destination type of the request; empty when the request was rejected.",
-        enum: ["S3", "SWIFT", ""],
+      "BackupJob": {
+        "type": "object",
+        "description": "The poll body of a backup job. \`error_message\` and the fields of the other destination\\ntype are left out when empty.\\n",
+        "required": [
+          "status",
+          "message",
+          "state"
+        ],
+        "properties": {
+          "status": {
+            "$ref": "#/components/schemas/JobStatus"
+          },
+          "message": {
+            "type": "string",
+            "examples": [
+              "backup successfully carried out"
+            ]
+          },
+          "state": {
+            "$ref": "#/components/schemas/BackupState"
+          },
+          "error_message": {
+            "type": "string",
+            "description": "What went wrong; absent when empty."
+          },
+          "type": {
+            "$ref": "#/components/schemas/EchoedDestinationType"
+          },
+          "compression": {
+            "type": "boolean"
+          },
+          "skip_storage": {
+            "type": "boolean"
+          },
+          "useSSL": {
+            "type": "boolean",
+            "description": "Echoed by older agents."
+          },
+          "skipSSL": {
+            "type": "boolean",
+            "description": "Echoed by current agents."
+          },
+          "endpoint": {
+            "type": "string",
+            "description": "S3 endpoint."
+          },
+          "bucket": {
+            "type": "string",
+            "description": "S3 bucket."
+          },
+          "region": {
+            "type": "string",
+            "description": "S3 region."
+          },
+          "authUrl": {
+            "type": "string",
+            "description": "Swift auth URL."
+          },
+          "domain": {
+            "type": "string",
+            "description": "Swift domain."
+          },
+          "container_name": {
+            "type": "string",
+            "description": "Swift container."
+          },
+          "project_name": {
+            "type": "string",
+            "description": "Swift project (tenant)."
+          },
+          "filename": {
+            "type": "string",
+            "description": "The uploaded file, \`<host>_<YYYY>_<MM>_<DD>_<database>.tar.gz\`; empty until known.",
+            "examples": [
+              "host_2024_05_02_database.tar.gz"
+            ]
+          },
+          "filenamePrefix": {
+            "type": "string",
+            "description": "Echoed by current agents."
+          },
+          "filesize": {
+            "$ref": "#/components/schemas/FileSize"
+          },
+          "start_time": {
+            "$ref": "#/components/schemas/AgentTimestamp"
+          },
+          "end_time": {
+            "$ref": "#/components/schemas/AgentTimestamp"
+          },
+          "execution_time_ms": {
+            "type": "integer",
+            "format": "int64",
+            "minimum": 0
+          },
+          "pre_backup_lock_log": {
+            "type": "string",
+            "description": "stdout of the \`pre-backup-lock\` script."
+          },
+          "pre_backup_lock_errorlog": {
+            "type": "string",
+            "description": "stderr of the \`pre-backup-lock\` script."
+          },
+          "pre_backup_check_log": {
+            "type": "string",
+            "description": "stdout of the \`pre-backup-check\` script."
+          },
+          "pre_backup_check_errorlog": {
+            "type": "string",
+            "description": "stderr of the \`pre-backup-check\` script."
+          },
+          "backup_log": {
+            "type": "string",
+            "description": "stdout of the \`backup\` script."
+          },
+          "backup_errorlog": {
+            "type": "string",
+            "description": "stderr of the \`backup\` script."
+          },
+          "backup_cleanup_log": {
+            "type": "string",
+            "description": "stdout of the \`backup-cleanup\` script."
+          },
+          "backup_cleanup_errorlog": {
+            "type": "string",
+            "description": "stderr of the \`backup-cleanup\` script."
+          },
+          "post_backup_unlock_log": {
+            "type": "string",
+            "description": "stdout of the \`post-backup-unlock\` script."
+          },
+          "post_backup_unlock_errorlog": {
+            "type": "string",
+            "description": "stderr of the \`post-backup-unlock\` script."
+          }
+        }
       },
-      AgentTimestamp: {
-        type: "string",
-        description: "The agent's `YYYY-MM-DDTHH:MM:SS+00:00` timestamp; empty until set.",
-        pattern: "^(\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}\\+00:00)?$",
-        examples: ["2024-05-02T03:00:01+00:00"],
-      },
-      FileSize: {
-        type: "object",
-        required: ["size", "unit"],
-        properties: {
-          size: { type: "integer", format: "int64", minimum: 0 },
-          unit: {
-            type: "string",
-            description: "`byte`; empty until the file was measured.",
-            examples: ["byte"],
+      "RestoreJob": {
+        "type": "object",
+        "description": "The poll body of a restore job. \`error_message\` is left out when empty.",
+        "required": [
+          "status",
+          "message",
+          "state"
+        ],
+        "properties": {
+          "status": {
+            "$ref": "#/components/schemas/JobStatus"
           },
-        },
-      },
-      BackupJob: {
-        type: "object",
-        description:
-          "The poll body of a backup job. `error_message` and the fields of the other destination\ntype are left out when empty.\n",
-        required: ["status", "message", "state"],
-        properties: {
-          status: { $ref: "#/components/schemas/JobStatus" },
-          message: { type: "string", examples: ["backup successfully carried out"] },
-          state: { $ref: "#/components/schemas/BackupState" },
-          error_message: { type: "string", description: "What went wrong; absent when empty." },
-          type: { $ref: "#/components/schemas/EchoedDestinationType" },
-          compression: { type: "boolean" },
-          skip_storage: { type: "boolean" },
-          useSSL: { type: "boolean", description: "Echoed by older agents." },
-          skipSSL: { type: "boolean", description: "Echoed by current agents." },
-          endpoint: { type: "string", description: "S3 endpoint." },
-          bucket: { type: "string", description: "S3 bucket." },
-          region: { type: "string", description: "S3 region." },
-          authUrl: { type: "string", description: "Swift auth URL." },
-          domain: { type: "string", description: "Swift domain." },
-          container_name: { type: "string", description: "Swift container." },
-          project_name: { type: "string", description: "Swift project (tenant)." },
-          filename: {
-            type: "string",
-            description:
-              "The uploaded file, `<host>_<YYYY>_<MM>_<DD>_<database>.tar.gz`; empty until known.",
-            examples: ["host_2024_05_02_database.tar.gz"],
+          "message": {
+            "type": "string",
+            "examples": [
+              "restore successfully carried out"
+            ]
           },
-          filenamePrefix: { type: "string", description: "Echoed by current agents." },
-          filesize: { $ref: "#/components/schemas/FileSize" },
-          start_time: { $ref: "#/components/schemas/AgentTimestamp" },
-          end_time: { $ref: "#/components/schemas/AgentTimestamp" },
-          execution_time_ms: { type: "integer", format: "int64", minimum: 0 },
-          pre_backup_lock_log: {
-            type: "string",
-            description: "stdout of the `pre-backup-lock` script.",
+          "state": {
+            "$ref": "#/components/schemas/RestoreState"
           },
-          pre_backup_lock_errorlog: {
-            type: "string",
-            description: "stderr of the `pre-backup-lock` script.",
+          "error_message": {
+            "type": "string",
+            "description": "What went wrong; absent when empty."
           },
-          pre_backup_check_log: {
-            type: "string",
-            description: "stdout of the `pre-backup-check` script.",
+          "type": {
+            "$ref": "#/components/schemas/EchoedDestinationType"
           },
-          pre_backup_check_errorlog: {
-            type: "string",
-            description: "stderr of the `pre-backup-check` script.",
+          "compression": {
+            "type": "boolean"
           },
-          backup_log: { type: "string", description: "stdout of the `backup` script." },
-          backup_errorlog: { type: "string", description: "stderr of the `backup` script." },
-          backup_cleanup_log: {
-            type: "string",
-            description: "stdout of the `backup-cleanup` script.",
+          "skip_storage": {
+            "type": "boolean"
           },
-          backup_cleanup_errorlog: {
-            type: "string",
-            description: "stderr of the `backup-cleanup` script.",
+          "useSSL": {
+            "type": "boolean",
+            "description": "Echoed by older agents."
           },
-          post_backup_unlock_log: {
-            type: "string",
-            description: "stdout of the `post-backup-unlock` script.",
+          "skipSSL": {
+            "type": "boolean",
+            "description": "Echoed by current agents."
           },
-          post_backup_unlock_errorlog: {
-            type: "string",
-            description: "stderr of the `post-backup-unlock` script.",
+          "start_time": {
+            "$ref": "#/components/schemas/AgentTimestamp"
           },
-        },
-      },
-      RestoreJob: {
-        type: "object",
-        description: "The poll body of a restore job. `error_message` is left out when empty.",
-        required: ["status", "message", "state"],
-        properties: {
-          status: { $ref: "#/components/schemas/JobStatus" },
-          message: { type: "string", examples: ["restore successfully carried out"] },
-          state: { $ref: "#/components/schemas/RestoreState" },
-          error_message: { type: "string", description: "What went wrong; absent when empty." },
-          type: { $ref: "#/components/schemas/EchoedDestinationType" },
-          compression: { type: "boolean" },
-          skip_storage: { type: "boolean" },
-          useSSL: { type: "boolean", description: "Echoed by older agents." },
-          skipSSL: { type: "boolean", description: "Echoed by current agents." },
-          start_time: { $ref: "#/components/schemas/AgentTimestamp" },
-          end_time: { $ref: "#/components/schemas/AgentTimestamp" },
-          execution_time_ms: { type: "integer", format: "int64", minimum: 0 },
-          pre_restore_lock_log: {
-            type: "string",
-            description: "stdout of the `pre-restore-lock` script.",
+          "end_time": {
+            "$ref": "#/components/schemas/AgentTimestamp"
           },
-          pre_restore_lock_errorlog: {
-            type: "string",
-            description: "stderr of the `pre-restore-lock` script.",
+          "execution_time_ms": {
+            "type": "integer",
+            "format": "int64",
+            "minimum": 0
           },
-          restore_log: { type: "string", description: "stdout of the `restore` script." },
-          restore_errorlog: { type: "string", description: "stderr of the `restore` script." },
-          restore_cleanup_log: {
-            type: "string",
-            description: "stdout of the `restore-cleanup` script.",
+          "pre_restore_lock_log": {
+            "type": "string",
+            "description": "stdout of the \`pre-restore-lock\` script."
           },
-          restore_cleanup_errorlog: {
-            type: "string",
-            description: "stderr of the `restore-cleanup` script.",
+          "pre_restore_lock_errorlog": {
+            "type": "string",
+            "description": "stderr of the \`pre-restore-lock\` script."
           },
-          post_restore_unlock_log: {
-            type: "string",
-            description: "stdout of the `post-restore-unlock` script.",
+          "restore_log": {
+            "type": "string",
+            "description": "stdout of the \`restore\` script."
           },
-          post_restore_unlock_errorlog: {
-            type: "string",
-            description: "stderr of the `post-restore-unlock` script.",
+          "restore_errorlog": {
+            "type": "string",
+            "description": "stderr of the \`restore\` script."
           },
-        },
-      },
-    },
-  },
-};
+          "restore_cleanup_log": {
+            "type": "string",
+            "description": "stdout of the \`restore-cleanup\` script."
+          },
+          "restore_cleanup_errorlog": {
+            "type": "string",
+            "description": "stderr of the \`restore-cleanup\` script."
+          },
+          "post_restore_unlock_log": {
+            "type": "string",
+            "description": "stdout of the \`post-restore-unlock\` script."
+          },
+          "post_restore_unlock_errorlog": {
+            "type": "string",
+            "description": "stderr of the \`post-restore-unlock\` script."
+          }
+        }
+      }
+    }
+  }
+}`);

@@ -4,399 +4,567 @@
 
 export const specSha256 = "007f27104865d7076e81761203dfc1790b0bbda818c8aa30721db16860da634e";
 
-export const document: Record<string, unknown> = {
-  openapi: "3.0.2",
-  info: {
-    title: "Backup Management API",
-    version: "1.0",
-    description:
-      'Management endpoint to query, take, and delete backups of Zeebe.\n\nRestored by stowage from Camunda Zeebe\'s classic backup management API\n(`backup-management-api.yaml`, served by the gateway\'s management server under\n`/actuator/backups`). The paths, schemas, status codes and texts are the seed\'s.\nTwo deviations are declared, so that the spec lints and generates:\n\n1. `operationId`s are added: `takeBackup`, `listBackups`, `getBackup`, `deleteBackup`.\n2. `security: []` is set at the root: the management endpoint is unauthenticated.\n\nAdditions that do not change the contract: one `backups` tag per operation, examples on\nthe request and success bodies, and the root `x-stowage-error` extension naming the error\nschema (`Error`, `{ "message": "..." }`).\n\nThe seed writes a per-status `description` beside each response `$ref`. OpenAPI 3.0 ignores\n`$ref` siblings, so those descriptions were invisible to tools. Where one said more than the\nreferenced component, it now lives in a response component of its own with the same `Error`\nbody (`BackupNotEnabledOrInvalidId`, `BackupNotEnabled`, `BackupIdConflict`,\n`BackupNotFound`, `BrokerUnreachable`, `BrokerTimeout`), and the 202\'s text is folded into\n`TakeBackupResponse`. The siblings that added nothing ("OK" beside `BackupList` and\n`BackupInfo`, "Internal Error" beside `Error`) are dropped. Bodies and status codes are\nunchanged.\n',
+export const document: Record<string, unknown> = JSON.parse(`{
+  "openapi": "3.0.2",
+  "info": {
+    "title": "Backup Management API",
+    "version": "1.0",
+    "description": "Management endpoint to query, take, and delete backups of Zeebe.\\n\\nRestored by stowage from Camunda Zeebe's classic backup management API\\n(\`backup-management-api.yaml\`, served by the gateway's management server under\\n\`/actuator/backups\`). The paths, schemas, status codes and texts are the seed's.\\nTwo deviations are declared, so that the spec lints and generates:\\n\\n1. \`operationId\`s are added: \`takeBackup\`, \`listBackups\`, \`getBackup\`, \`deleteBackup\`.\\n2. \`security: []\` is set at the root: the management endpoint is unauthenticated.\\n\\nAdditions that do not change the contract: one \`backups\` tag per operation, examples on\\nthe request and success bodies, and the root \`x-stowage-error\` extension naming the error\\nschema (\`Error\`, \`{ \\"message\\": \\"...\\" }\`).\\n\\nThe seed writes a per-status \`description\` beside each response \`$ref\`. OpenAPI 3.0 ignores\\n\`$ref\` siblings, so those descriptions were invisible to tools. Where one said more than the\\nreferenced component, it now lives in a response component of its own with the same \`Error\`\\nbody (\`BackupNotEnabledOrInvalidId\`, \`BackupNotEnabled\`, \`BackupIdConflict\`,\\n\`BackupNotFound\`, \`BrokerUnreachable\`, \`BrokerTimeout\`), and the 202's text is folded into\\n\`TakeBackupResponse\`. The siblings that added nothing (\\"OK\\" beside \`BackupList\` and\\n\`BackupInfo\`, \\"Internal Error\\" beside \`Error\`) are dropped. Bodies and status codes are\\nunchanged.\\n"
   },
-  servers: [
+  "servers": [
     {
-      url: "{schema}://{host}:{port}/actuator/backups",
-      variables: {
-        host: { default: "localhost", description: "Management server hostname" },
-        port: { default: "9600", description: "Management server port" },
-        schema: { default: "http", description: "Management server schema" },
-      },
-    },
+      "url": "{schema}://{host}:{port}/actuator/backups",
+      "variables": {
+        "host": {
+          "default": "localhost",
+          "description": "Management server hostname"
+        },
+        "port": {
+          "default": "9600",
+          "description": "Management server port"
+        },
+        "schema": {
+          "default": "http",
+          "description": "Management server schema"
+        }
+      }
+    }
   ],
-  security: [],
-  tags: [{ name: "backups", description: "Take, list, inspect and delete Zeebe backups." }],
-  "x-stowage-error": { schema: "Error", style: "message" },
-  paths: {
+  "security": [],
+  "tags": [
+    {
+      "name": "backups",
+      "description": "Take, list, inspect and delete Zeebe backups."
+    }
+  ],
+  "x-stowage-error": {
+    "schema": "Error",
+    "style": "message"
+  },
+  "paths": {
     "/": {
-      post: {
-        operationId: "takeBackup",
-        tags: ["backups"],
-        summary: "Takes a backup",
-        description: "Start taking a backup with the given backupId",
-        requestBody: {
-          required: true,
-          content: {
+      "post": {
+        "operationId": "takeBackup",
+        "tags": [
+          "backups"
+        ],
+        "summary": "Takes a backup",
+        "description": "Start taking a backup with the given backupId",
+        "requestBody": {
+          "required": true,
+          "content": {
             "application/json": {
-              schema: { $ref: "#/components/schemas/TakeBackupRequest" },
-              example: { backupId: 1 },
-            },
+              "schema": {
+                "$ref": "#/components/schemas/TakeBackupRequest"
+              },
+              "example": {
+                "backupId": 1
+              }
+            }
+          }
+        },
+        "responses": {
+          "202": {
+            "$ref": "#/components/responses/TakeBackupResponse"
           },
-        },
-        responses: {
-          "202": { $ref: "#/components/responses/TakeBackupResponse" },
-          "400": { $ref: "#/components/responses/BackupNotEnabledOrInvalidId" },
-          "409": { $ref: "#/components/responses/BackupIdConflict" },
-          "500": { $ref: "#/components/responses/Error" },
-          "502": { $ref: "#/components/responses/BrokerUnreachable" },
-          "504": { $ref: "#/components/responses/BrokerTimeout" },
-        },
+          "400": {
+            "$ref": "#/components/responses/BackupNotEnabledOrInvalidId"
+          },
+          "409": {
+            "$ref": "#/components/responses/BackupIdConflict"
+          },
+          "500": {
+            "$ref": "#/components/responses/Error"
+          },
+          "502": {
+            "$ref": "#/components/responses/BrokerUnreachable"
+          },
+          "504": {
+            "$ref": "#/components/responses/BrokerTimeout"
+          }
+        }
       },
-      get: {
-        operationId: "listBackups",
-        tags: ["backups"],
-        summary: "Lists all available backups",
-        description:
-          "Returns a list of all available backups with their state and additional info,\nsorted in descending order of backupId.\n",
-        responses: {
-          "200": { $ref: "#/components/responses/BackupList" },
-          "400": { $ref: "#/components/responses/BackupNotEnabled" },
-          "500": { $ref: "#/components/responses/Error" },
-          "502": { $ref: "#/components/responses/BrokerUnreachable" },
-          "504": { $ref: "#/components/responses/BrokerTimeout" },
-        },
-      },
+      "get": {
+        "operationId": "listBackups",
+        "tags": [
+          "backups"
+        ],
+        "summary": "Lists all available backups",
+        "description": "Returns a list of all available backups with their state and additional info,\\nsorted in descending order of backupId.\\n",
+        "responses": {
+          "200": {
+            "$ref": "#/components/responses/BackupList"
+          },
+          "400": {
+            "$ref": "#/components/responses/BackupNotEnabled"
+          },
+          "500": {
+            "$ref": "#/components/responses/Error"
+          },
+          "502": {
+            "$ref": "#/components/responses/BrokerUnreachable"
+          },
+          "504": {
+            "$ref": "#/components/responses/BrokerTimeout"
+          }
+        }
+      }
     },
     "/{backupId}": {
-      get: {
-        operationId: "getBackup",
-        tags: ["backups"],
-        summary: "Get information of a backup",
-        description: "A detailed information of the backup with the give backup id.",
-        parameters: [{ $ref: "#/components/parameters/BackupId" }],
-        responses: {
-          "200": { $ref: "#/components/responses/BackupInfo" },
-          "400": { $ref: "#/components/responses/BackupNotEnabled" },
-          "404": { $ref: "#/components/responses/BackupNotFound" },
-          "500": { $ref: "#/components/responses/Error" },
-          "502": { $ref: "#/components/responses/BrokerUnreachable" },
-          "504": { $ref: "#/components/responses/BrokerTimeout" },
-        },
+      "get": {
+        "operationId": "getBackup",
+        "tags": [
+          "backups"
+        ],
+        "summary": "Get information of a backup",
+        "description": "A detailed information of the backup with the give backup id.",
+        "parameters": [
+          {
+            "$ref": "#/components/parameters/BackupId"
+          }
+        ],
+        "responses": {
+          "200": {
+            "$ref": "#/components/responses/BackupInfo"
+          },
+          "400": {
+            "$ref": "#/components/responses/BackupNotEnabled"
+          },
+          "404": {
+            "$ref": "#/components/responses/BackupNotFound"
+          },
+          "500": {
+            "$ref": "#/components/responses/Error"
+          },
+          "502": {
+            "$ref": "#/components/responses/BrokerUnreachable"
+          },
+          "504": {
+            "$ref": "#/components/responses/BrokerTimeout"
+          }
+        }
       },
-      delete: {
-        operationId: "deleteBackup",
-        tags: ["backups"],
-        summary: "Delete a backup",
-        description: "Delete a backup with the given id",
-        parameters: [{ $ref: "#/components/parameters/BackupId" }],
-        responses: {
-          "204": { description: "Backup is deleted" },
-          "500": { $ref: "#/components/responses/Error" },
-          "502": { $ref: "#/components/responses/BrokerUnreachable" },
-          "504": { $ref: "#/components/responses/BrokerTimeout" },
-        },
-      },
-    },
+      "delete": {
+        "operationId": "deleteBackup",
+        "tags": [
+          "backups"
+        ],
+        "summary": "Delete a backup",
+        "description": "Delete a backup with the given id",
+        "parameters": [
+          {
+            "$ref": "#/components/parameters/BackupId"
+          }
+        ],
+        "responses": {
+          "204": {
+            "description": "Backup is deleted"
+          },
+          "500": {
+            "$ref": "#/components/responses/Error"
+          },
+          "502": {
+            "$ref": "#/components/responses/BrokerUnreachable"
+          },
+          "504": {
+            "$ref": "#/components/responses/BrokerTimeout"
+          }
+        }
+      }
+    }
   },
-  components: {
-    parameters: {
-      BackupId: {
-        name: "backupId",
-        required: true,
-        in: "path",
-        description: "Id of the backup",
-        schema: { $ref: "#/components/schemas/BackupId" },
-      },
+  "components": {
+    "parameters": {
+      "BackupId": {
+        "name": "backupId",
+        "required": true,
+        "in": "path",
+        "description": "Id of the backup",
+        "schema": {
+          "$ref": "#/components/schemas/BackupId"
+        }
+      }
     },
-    responses: {
-      Error: {
-        description: "Generic error response",
-        content: { "application/json": { schema: { $ref: "#/components/schemas/Error" } } },
-      },
-      BackupNotEnabledOrInvalidId: {
-        description:
-          "Backup is not enabled or configured on the brokers. Or the given BackupId is not valid.",
-        content: { "application/json": { schema: { $ref: "#/components/schemas/Error" } } },
-      },
-      BackupNotEnabled: {
-        description: "Backup is not enabled or configured on the brokers",
-        content: { "application/json": { schema: { $ref: "#/components/schemas/Error" } } },
-      },
-      BackupIdConflict: {
-        description: "A backup with same or higher id already exists",
-        content: { "application/json": { schema: { $ref: "#/components/schemas/Error" } } },
-      },
-      BackupNotFound: {
-        description: "A backup with given backupId does not exist",
-        content: { "application/json": { schema: { $ref: "#/components/schemas/Error" } } },
-      },
-      BrokerUnreachable: {
-        description: "Gateway failed to send request to the broker.",
-        content: { "application/json": { schema: { $ref: "#/components/schemas/Error" } } },
-      },
-      BrokerTimeout: {
-        description: "Request from gateway to broker timed out",
-        content: { "application/json": { schema: { $ref: "#/components/schemas/Error" } } },
-      },
-      BackupList: {
-        description: "List of all available backups.\n",
-        content: {
+    "responses": {
+      "Error": {
+        "description": "Generic error response",
+        "content": {
           "application/json": {
-            schema: { $ref: "#/components/schemas/BackupList" },
-            example: [
+            "schema": {
+              "$ref": "#/components/schemas/Error"
+            }
+          }
+        }
+      },
+      "BackupNotEnabledOrInvalidId": {
+        "description": "Backup is not enabled or configured on the brokers. Or the given BackupId is not valid.",
+        "content": {
+          "application/json": {
+            "schema": {
+              "$ref": "#/components/schemas/Error"
+            }
+          }
+        }
+      },
+      "BackupNotEnabled": {
+        "description": "Backup is not enabled or configured on the brokers",
+        "content": {
+          "application/json": {
+            "schema": {
+              "$ref": "#/components/schemas/Error"
+            }
+          }
+        }
+      },
+      "BackupIdConflict": {
+        "description": "A backup with same or higher id already exists",
+        "content": {
+          "application/json": {
+            "schema": {
+              "$ref": "#/components/schemas/Error"
+            }
+          }
+        }
+      },
+      "BackupNotFound": {
+        "description": "A backup with given backupId does not exist",
+        "content": {
+          "application/json": {
+            "schema": {
+              "$ref": "#/components/schemas/Error"
+            }
+          }
+        }
+      },
+      "BrokerUnreachable": {
+        "description": "Gateway failed to send request to the broker.",
+        "content": {
+          "application/json": {
+            "schema": {
+              "$ref": "#/components/schemas/Error"
+            }
+          }
+        }
+      },
+      "BrokerTimeout": {
+        "description": "Request from gateway to broker timed out",
+        "content": {
+          "application/json": {
+            "schema": {
+              "$ref": "#/components/schemas/Error"
+            }
+          }
+        }
+      },
+      "BackupList": {
+        "description": "List of all available backups.\\n",
+        "content": {
+          "application/json": {
+            "schema": {
+              "$ref": "#/components/schemas/BackupList"
+            },
+            "example": [
               {
-                backupId: 2,
-                state: "IN_PROGRESS",
-                details: [
+                "backupId": 2,
+                "state": "IN_PROGRESS",
+                "details": [
                   {
-                    partitionId: 1,
-                    state: "COMPLETED",
-                    createdAt: "2022-09-15T13:12:01.52719Z",
-                    lastUpdatedAt: "2022-09-15T13:12:02.913477Z",
-                    snapshotId: "238632143-55-690906332-690905294",
-                    checkpointPosition: 12,
-                    brokerId: 0,
-                    brokerVersion: "8.1.2",
+                    "partitionId": 1,
+                    "state": "COMPLETED",
+                    "createdAt": "2022-09-15T13:12:01.52719Z",
+                    "lastUpdatedAt": "2022-09-15T13:12:02.913477Z",
+                    "snapshotId": "238632143-55-690906332-690905294",
+                    "checkpointPosition": 12,
+                    "brokerId": 0,
+                    "brokerVersion": "8.1.2"
                   },
                   {
-                    partitionId: 2,
-                    state: "IN_PROGRESS",
-                    createdAt: "2022-09-15T13:12:01.61039Z",
-                    lastUpdatedAt: "2022-09-15T13:12:01.61039Z",
-                    checkpointPosition: 14,
-                    brokerId: 1,
-                    brokerVersion: "8.1.2",
-                  },
-                ],
+                    "partitionId": 2,
+                    "state": "IN_PROGRESS",
+                    "createdAt": "2022-09-15T13:12:01.61039Z",
+                    "lastUpdatedAt": "2022-09-15T13:12:01.61039Z",
+                    "checkpointPosition": 14,
+                    "brokerId": 1,
+                    "brokerVersion": "8.1.2"
+                  }
+                ]
               },
               {
-                backupId: 1,
-                state: "COMPLETED",
-                details: [
+                "backupId": 1,
+                "state": "COMPLETED",
+                "details": [
                   {
-                    partitionId: 1,
-                    state: "COMPLETED",
-                    createdAt: "2022-09-15T13:10:38.176514094Z",
-                    lastUpdatedAt: "2022-09-15T13:10:39.481921Z",
-                    snapshotId: "238632143-55-690906332-690905294",
-                    checkpointPosition: 10,
-                    brokerId: 0,
-                    brokerVersion: "8.1.2",
+                    "partitionId": 1,
+                    "state": "COMPLETED",
+                    "createdAt": "2022-09-15T13:10:38.176514094Z",
+                    "lastUpdatedAt": "2022-09-15T13:10:39.481921Z",
+                    "snapshotId": "238632143-55-690906332-690905294",
+                    "checkpointPosition": 10,
+                    "brokerId": 0,
+                    "brokerVersion": "8.1.2"
                   },
                   {
-                    partitionId: 2,
-                    state: "COMPLETED",
-                    createdAt: "2022-09-15T13:10:38.20493Z",
-                    lastUpdatedAt: "2022-09-15T13:10:39.77218Z",
-                    snapshotId: "131082344-41-413893017-413892140",
-                    checkpointPosition: 11,
-                    brokerId: 1,
-                    brokerVersion: "8.1.2",
-                  },
-                ],
-              },
-            ],
-          },
-        },
+                    "partitionId": 2,
+                    "state": "COMPLETED",
+                    "createdAt": "2022-09-15T13:10:38.20493Z",
+                    "lastUpdatedAt": "2022-09-15T13:10:39.77218Z",
+                    "snapshotId": "131082344-41-413893017-413892140",
+                    "checkpointPosition": 11,
+                    "brokerId": 1,
+                    "brokerVersion": "8.1.2"
+                  }
+                ]
+              }
+            ]
+          }
+        }
       },
-      BackupInfo: {
-        description: "Detailed information of a backup",
-        content: {
+      "BackupInfo": {
+        "description": "Detailed information of a backup",
+        "content": {
           "application/json": {
-            schema: { $ref: "#/components/schemas/BackupInfo" },
-            example: {
-              backupId: 1,
-              state: "FAILED",
-              failureReason: "Backup on partition 2 failed: snapshot could not be copied",
-              details: [
+            "schema": {
+              "$ref": "#/components/schemas/BackupInfo"
+            },
+            "example": {
+              "backupId": 1,
+              "state": "FAILED",
+              "failureReason": "Backup on partition 2 failed: snapshot could not be copied",
+              "details": [
                 {
-                  partitionId: 1,
-                  state: "COMPLETED",
-                  failureReason: "",
-                  createdAt: "2022-09-15T13:10:38.176514094Z",
-                  lastUpdatedAt: "2022-09-15T13:10:39.481921Z",
-                  snapshotId: "238632143-55-690906332-690905294",
-                  checkpointPosition: 10,
-                  brokerId: 0,
-                  brokerVersion: "8.1.2",
+                  "partitionId": 1,
+                  "state": "COMPLETED",
+                  "failureReason": "",
+                  "createdAt": "2022-09-15T13:10:38.176514094Z",
+                  "lastUpdatedAt": "2022-09-15T13:10:39.481921Z",
+                  "snapshotId": "238632143-55-690906332-690905294",
+                  "checkpointPosition": 10,
+                  "brokerId": 0,
+                  "brokerVersion": "8.1.2"
                 },
                 {
-                  partitionId: 2,
-                  state: "FAILED",
-                  failureReason: "snapshot could not be copied",
-                  createdAt: "2022-09-15T13:10:38.20493Z",
-                  lastUpdatedAt: "2022-09-15T13:10:40.1023Z",
-                  checkpointPosition: 11,
-                  brokerId: 1,
-                  brokerVersion: "8.1.2",
-                },
-              ],
-            },
-          },
-        },
+                  "partitionId": 2,
+                  "state": "FAILED",
+                  "failureReason": "snapshot could not be copied",
+                  "createdAt": "2022-09-15T13:10:38.20493Z",
+                  "lastUpdatedAt": "2022-09-15T13:10:40.1023Z",
+                  "checkpointPosition": 11,
+                  "brokerId": 1,
+                  "brokerVersion": "8.1.2"
+                }
+              ]
+            }
+          }
+        }
       },
-      TakeBackupResponse: {
-        description: "A backup has been successfully scheduled (response for take backup request)",
-        content: {
+      "TakeBackupResponse": {
+        "description": "A backup has been successfully scheduled (response for take backup request)",
+        "content": {
           "application/json": {
-            schema: { $ref: "#/components/schemas/TakeBackupResponse" },
-            example: {
-              message:
-                "A backup with id 1 has been scheduled. Use GET actuator/backups/1 to monitor the status.",
+            "schema": {
+              "$ref": "#/components/schemas/TakeBackupResponse"
             },
-          },
-        },
-      },
+            "example": {
+              "message": "A backup with id 1 has been scheduled. Use GET actuator/backups/1 to monitor the status."
+            }
+          }
+        }
+      }
     },
-    schemas: {
-      Error: {
-        title: "Error response",
-        description: "Generic response for all errors",
-        type: "object",
-        properties: {
-          message: { description: "Error message", type: "string", example: "something failed" },
-        },
+    "schemas": {
+      "Error": {
+        "title": "Error response",
+        "description": "Generic response for all errors",
+        "type": "object",
+        "properties": {
+          "message": {
+            "description": "Error message",
+            "type": "string",
+            "example": "something failed"
+          }
+        }
       },
-      BackupId: {
-        title: "Backup ID",
-        description:
-          "The ID of the backup. The ID of the backup must be a positive numerical value. As backups\nare logically ordered by their IDs (ascending), each successive backup must use a higher\nID than the previous one.\n",
-        type: "integer",
-        format: "int64",
-        example: 1,
-        minimum: 0,
+      "BackupId": {
+        "title": "Backup ID",
+        "description": "The ID of the backup. The ID of the backup must be a positive numerical value. As backups\\nare logically ordered by their IDs (ascending), each successive backup must use a higher\\nID than the previous one.\\n",
+        "type": "integer",
+        "format": "int64",
+        "example": 1,
+        "minimum": 0
       },
-      PartitionId: {
-        title: "Partition ID",
-        description:
-          "The ID of a partition. This is always a positive number greater than or equal to 1.\n",
-        type: "integer",
-        format: "int32",
-        minimum: 1,
-        example: 3,
+      "PartitionId": {
+        "title": "Partition ID",
+        "description": "The ID of a partition. This is always a positive number greater than or equal to 1.\\n",
+        "type": "integer",
+        "format": "int32",
+        "minimum": 1,
+        "example": 3
       },
-      StateCode: {
-        title: "Backup State",
-        description: "The state of the backup.",
-        type: "string",
-        enum: [
+      "StateCode": {
+        "title": "Backup State",
+        "description": "The state of the backup.",
+        "type": "string",
+        "enum": [
           "DOES_NOT_EXIST",
           "IN_PROGRESS",
           "COMPLETED",
           "FAILED",
           "INCOMPLETE",
-          "INCOMPATIBLE",
+          "INCOMPATIBLE"
         ],
-        example: "IN_PROGRESS",
+        "example": "IN_PROGRESS"
       },
-      BackupList: {
-        title: "List of backups",
-        description: "List of backups with their state and additional info",
-        type: "array",
-        items: { $ref: "#/components/schemas/BackupInfo" },
+      "BackupList": {
+        "title": "List of backups",
+        "description": "List of backups with their state and additional info",
+        "type": "array",
+        "items": {
+          "$ref": "#/components/schemas/BackupInfo"
+        }
       },
-      BackupInfo: {
-        title: "Backup Info",
-        description:
-          "Detailed status of a backup. The aggregated state is computed from the backup state of each partition as:\n- If the backup of all partitions is in state 'COMPLETED', then the overall state is 'COMPLETED'.\n- If one is 'FAILED', then the overall state is 'FAILED'.\n- Otherwise, if one is 'DOES_NOT_EXIST', then the overall state is 'INCOMPLETE'.\n- Otherwise, if one is 'IN_PROGRESS', then the overall state is 'IN_PROGRESS'.\n",
-        type: "object",
-        properties: {
-          backupId: { readOnly: true, allOf: [{ $ref: "#/components/schemas/BackupId" }] },
-          state: { readOnly: true, allOf: [{ $ref: "#/components/schemas/StateCode" }] },
-          failureReason: {
-            description: "Reason for failure if the state is 'FAILED'",
-            type: "string",
-            example: "",
+      "BackupInfo": {
+        "title": "Backup Info",
+        "description": "Detailed status of a backup. The aggregated state is computed from the backup state of each partition as:\\n- If the backup of all partitions is in state 'COMPLETED', then the overall state is 'COMPLETED'.\\n- If one is 'FAILED', then the overall state is 'FAILED'.\\n- Otherwise, if one is 'DOES_NOT_EXIST', then the overall state is 'INCOMPLETE'.\\n- Otherwise, if one is 'IN_PROGRESS', then the overall state is 'IN_PROGRESS'.\\n",
+        "type": "object",
+        "properties": {
+          "backupId": {
+            "readOnly": true,
+            "allOf": [
+              {
+                "$ref": "#/components/schemas/BackupId"
+              }
+            ]
           },
-          details: {
-            readOnly: true,
-            description:
-              "Detailed list of the status of the backup per partition. It should always contain all\npartitions known to the cluster.\n",
-            type: "array",
-            items: { $ref: "#/components/schemas/PartitionBackupInfo" },
+          "state": {
+            "readOnly": true,
+            "allOf": [
+              {
+                "$ref": "#/components/schemas/StateCode"
+              }
+            ]
           },
+          "failureReason": {
+            "description": "Reason for failure if the state is 'FAILED'",
+            "type": "string",
+            "example": ""
+          },
+          "details": {
+            "readOnly": true,
+            "description": "Detailed list of the status of the backup per partition. It should always contain all\\npartitions known to the cluster.\\n",
+            "type": "array",
+            "items": {
+              "$ref": "#/components/schemas/PartitionBackupInfo"
+            }
+          }
         },
-        required: ["backupId", "state", "details"],
+        "required": [
+          "backupId",
+          "state",
+          "details"
+        ]
       },
-      PartitionBackupInfo: {
-        title: "Partition's Backup Info",
-        description: "Detailed info of the backup for a given partition.",
-        type: "object",
-        properties: {
-          partitionId: { readOnly: true, allOf: [{ $ref: "#/components/schemas/PartitionId" }] },
-          state: { readOnly: true, allOf: [{ $ref: "#/components/schemas/StateCode" }] },
-          failureReason: {
-            description: "Failure reason if stats is 'FAILED'",
-            type: "string",
-            example: "",
+      "PartitionBackupInfo": {
+        "title": "Partition's Backup Info",
+        "description": "Detailed info of the backup for a given partition.",
+        "type": "object",
+        "properties": {
+          "partitionId": {
+            "readOnly": true,
+            "allOf": [
+              {
+                "$ref": "#/components/schemas/PartitionId"
+              }
+            ]
           },
-          createdAt: {
-            description: "The timestamp at which the backup was started on this partition.",
-            readOnly: true,
-            type: "string",
-            format: "date-time",
-            example: "2022-09-15T13:10:38.176514094Z",
+          "state": {
+            "readOnly": true,
+            "allOf": [
+              {
+                "$ref": "#/components/schemas/StateCode"
+              }
+            ]
           },
-          lastUpdatedAt: {
-            description:
-              "The timestamp at which the backup was last updated on this partition, e.g. changed\nstate from IN_PROGRESS to COMPLETED.\n",
-            readOnly: true,
-            type: "string",
-            format: "date-time",
-            example: "2022-09-15T13:10:38.176514094Z",
+          "failureReason": {
+            "description": "Failure reason if stats is 'FAILED'",
+            "type": "string",
+            "example": ""
           },
-          snapshotId: {
-            description: "The ID of the snapshot which is included in this backup.",
-            type: "string",
-            readOnly: true,
-            example: "238632143-55-690906332-690905294",
+          "createdAt": {
+            "description": "The timestamp at which the backup was started on this partition.",
+            "readOnly": true,
+            "type": "string",
+            "format": "date-time",
+            "example": "2022-09-15T13:10:38.176514094Z"
           },
-          checkpointPosition: {
-            description: "The position of the checkpoint for this backup.",
-            type: "integer",
-            format: "int64",
-            readOnly: true,
-            example: 10,
+          "lastUpdatedAt": {
+            "description": "The timestamp at which the backup was last updated on this partition, e.g. changed\\nstate from IN_PROGRESS to COMPLETED.\\n",
+            "readOnly": true,
+            "type": "string",
+            "format": "date-time",
+            "example": "2022-09-15T13:10:38.176514094Z"
           },
-          brokerId: {
-            description: "The ID of the broker from which the backup was taken for this partition.",
-            type: "integer",
-            format: "int32",
-            readOnly: true,
-            example: 0,
-            minimum: 0,
+          "snapshotId": {
+            "description": "The ID of the snapshot which is included in this backup.",
+            "type": "string",
+            "readOnly": true,
+            "example": "238632143-55-690906332-690905294"
           },
-          brokerVersion: {
-            description:
-              "The version of the broker from which the backup was taken for this partition.",
-            type: "string",
-            readOnly: true,
-            example: "8.1.2",
+          "checkpointPosition": {
+            "description": "The position of the checkpoint for this backup.",
+            "type": "integer",
+            "format": "int64",
+            "readOnly": true,
+            "example": 10
           },
+          "brokerId": {
+            "description": "The ID of the broker from which the backup was taken for this partition.",
+            "type": "integer",
+            "format": "int32",
+            "readOnly": true,
+            "example": 0,
+            "minimum": 0
+          },
+          "brokerVersion": {
+            "description": "The version of the broker from which the backup was taken for this partition.",
+            "type": "string",
+            "readOnly": true,
+            "example": "8.1.2"
+          }
         },
-        required: ["partitionId", "state"],
+        "required": [
+          "partitionId",
+          "state"
+        ]
       },
-      TakeBackupRequest: {
-        title: "TakeBackupRequest",
-        description: "Request body for take backup",
-        type: "object",
-        required: ["backupId"],
-        properties: {
-          backupId: {
-            description: "The ID of the backup to be taken",
-            allOf: [{ $ref: "#/components/schemas/BackupId" }],
-          },
-        },
+      "TakeBackupRequest": {
+        "title": "TakeBackupRequest",
+        "description": "Request body for take backup",
+        "type": "object",
+        "required": [
+          "backupId"
+        ],
+        "properties": {
+          "backupId": {
+            "description": "The ID of the backup to be taken",
+            "allOf": [
+              {
+                "$ref": "#/components/schemas/BackupId"
+              }
+            ]
+          }
+        }
       },
-      TakeBackupResponse: {
-        title: "TakeBackupResponse",
-        description: "Request body for take backup",
-        type: "object",
-        properties: {
-          message: {
-            description: "A message indicating backup has been triggered",
-            type: "string",
-          },
-        },
-      },
-    },
-  },
-};
+      "TakeBackupResponse": {
+        "title": "TakeBackupResponse",
+        "description": "Request body for take backup",
+        "type": "object",
+        "properties": {
+          "message": {
+            "description": "A message indicating backup has been triggered",
+            "type": "string"
+          }
+        }
+      }
+    }
+  }
+}`);

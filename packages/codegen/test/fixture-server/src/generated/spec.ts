@@ -4,511 +4,891 @@
 
 export const specSha256 = "09c20afc90d528137eca09a651738d7e4dcfbddb810a18bfa9205d61cf7c6c2e";
 
-export const document: Record<string, unknown> = {
-  openapi: "3.1.0",
-  info: {
-    title: "Fixture API",
-    version: "1.0.0",
-    description: "Exercises every generator feature in the runtime tests (not a product API).",
+export const document: Record<string, unknown> = JSON.parse(`{
+  "openapi": "3.1.0",
+  "info": {
+    "title": "Fixture API",
+    "version": "1.0.0",
+    "description": "Exercises every generator feature in the runtime tests (not a product API)."
   },
-  "x-stowage-error": { schema: "ErrorEnvelope", style: "envelope" },
-  security: [{ bearer: [] }],
-  tags: [{ name: "items" }, { name: "events" }, { name: "faults" }],
-  paths: {
+  "x-stowage-error": {
+    "schema": "ErrorEnvelope",
+    "style": "envelope"
+  },
+  "security": [
+    {
+      "bearer": []
+    }
+  ],
+  "tags": [
+    {
+      "name": "items"
+    },
+    {
+      "name": "events"
+    },
+    {
+      "name": "faults"
+    }
+  ],
+  "paths": {
     "/items": {
-      get: {
-        operationId: "listItems",
-        summary: "List items",
-        tags: ["items"],
-        "x-stowage-verb": "item:read",
-        parameters: [
-          {
-            name: "limit",
-            in: "query",
-            schema: { type: "integer", minimum: 1, maximum: 100, default: 10 },
-          },
+      "get": {
+        "operationId": "listItems",
+        "summary": "List items",
+        "tags": [
+          "items"
         ],
-        responses: {
+        "x-stowage-verb": "item:read",
+        "parameters": [
+          {
+            "name": "limit",
+            "in": "query",
+            "schema": {
+              "type": "integer",
+              "minimum": 1,
+              "maximum": 100,
+              "default": 10
+            }
+          }
+        ],
+        "responses": {
           "200": {
-            description: "A page of items.",
-            content: { "application/json": { schema: { $ref: "#/components/schemas/ItemPage" } } },
+            "description": "A page of items.",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/ItemPage"
+                }
+              }
+            }
           },
-          "400": { $ref: "#/components/responses/BadRequest" },
-          "401": { $ref: "#/components/responses/Unauthorized" },
-          "403": { $ref: "#/components/responses/Forbidden" },
-          "406": { $ref: "#/components/responses/NotAcceptable" },
-          "410": { $ref: "#/components/responses/Gone" },
-          "500": { $ref: "#/components/responses/InternalError" },
-        },
+          "400": {
+            "$ref": "#/components/responses/BadRequest"
+          },
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          },
+          "403": {
+            "$ref": "#/components/responses/Forbidden"
+          },
+          "406": {
+            "$ref": "#/components/responses/NotAcceptable"
+          },
+          "410": {
+            "$ref": "#/components/responses/Gone"
+          },
+          "500": {
+            "$ref": "#/components/responses/InternalError"
+          }
+        }
       },
-      post: {
-        operationId: "createItem",
-        summary: "Create an item",
-        tags: ["items"],
+      "post": {
+        "operationId": "createItem",
+        "summary": "Create an item",
+        "tags": [
+          "items"
+        ],
         "x-stowage-verb": "item:write",
-        requestBody: {
-          required: true,
-          content: { "application/json": { schema: { $ref: "#/components/schemas/NewItem" } } },
+        "requestBody": {
+          "required": true,
+          "content": {
+            "application/json": {
+              "schema": {
+                "$ref": "#/components/schemas/NewItem"
+              }
+            }
+          }
         },
-        responses: {
+        "responses": {
           "201": {
-            description: "Created.",
-            content: { "application/json": { schema: { $ref: "#/components/schemas/Item" } } },
+            "description": "Created.",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/Item"
+                }
+              }
+            }
           },
-          "400": { $ref: "#/components/responses/BadRequest" },
-          "401": { $ref: "#/components/responses/Unauthorized" },
-          "403": { $ref: "#/components/responses/Forbidden" },
-          "406": { $ref: "#/components/responses/NotAcceptable" },
-          "410": { $ref: "#/components/responses/Gone" },
-          "415": { $ref: "#/components/responses/UnsupportedMediaType" },
-          "500": { $ref: "#/components/responses/InternalError" },
-        },
-      },
+          "400": {
+            "$ref": "#/components/responses/BadRequest"
+          },
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          },
+          "403": {
+            "$ref": "#/components/responses/Forbidden"
+          },
+          "406": {
+            "$ref": "#/components/responses/NotAcceptable"
+          },
+          "410": {
+            "$ref": "#/components/responses/Gone"
+          },
+          "415": {
+            "$ref": "#/components/responses/UnsupportedMediaType"
+          },
+          "500": {
+            "$ref": "#/components/responses/InternalError"
+          }
+        }
+      }
     },
     "/items/{id}": {
-      get: {
-        operationId: "getItem",
-        summary: "One item, in the version the client asks for",
-        tags: ["items"],
+      "get": {
+        "operationId": "getItem",
+        "summary": "One item, in the version the client asks for",
+        "tags": [
+          "items"
+        ],
         "x-stowage-verb": "item:read",
         "x-stowage-media": {
-          default: "application/vnd.fixture.item.v1+json",
-          aliases: {
+          "default": "application/vnd.fixture.item.v1+json",
+          "aliases": {
             "application/json": "application/vnd.fixture.item.v1+json",
-            "application/vnd.legacy.item+json": "application/vnd.fixture.item.v1+json",
-          },
+            "application/vnd.legacy.item+json": "application/vnd.fixture.item.v1+json"
+          }
         },
-        parameters: [{ name: "id", in: "path", required: true, schema: { type: "string" } }],
-        responses: {
+        "parameters": [
+          {
+            "name": "id",
+            "in": "path",
+            "required": true,
+            "schema": {
+              "type": "string"
+            }
+          }
+        ],
+        "responses": {
           "200": {
-            description: "The item.",
-            content: {
+            "description": "The item.",
+            "content": {
               "application/vnd.fixture.item.v1+json": {
-                schema: { $ref: "#/components/schemas/ItemV1" },
+                "schema": {
+                  "$ref": "#/components/schemas/ItemV1"
+                }
               },
               "application/vnd.fixture.item.v2+json": {
-                schema: { $ref: "#/components/schemas/Item" },
+                "schema": {
+                  "$ref": "#/components/schemas/Item"
+                }
               },
-              "application/json": { schema: { $ref: "#/components/schemas/ItemV1" } },
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/ItemV1"
+                }
+              },
               "application/vnd.legacy.item+json": {
-                schema: { $ref: "#/components/schemas/ItemV1" },
-              },
-            },
+                "schema": {
+                  "$ref": "#/components/schemas/ItemV1"
+                }
+              }
+            }
           },
-          "401": { $ref: "#/components/responses/Unauthorized" },
-          "403": { $ref: "#/components/responses/Forbidden" },
-          "404": { $ref: "#/components/responses/NotFound" },
-          "406": { $ref: "#/components/responses/NotAcceptable" },
-          "410": { $ref: "#/components/responses/Gone" },
-          "500": { $ref: "#/components/responses/InternalError" },
-        },
-      },
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          },
+          "403": {
+            "$ref": "#/components/responses/Forbidden"
+          },
+          "404": {
+            "$ref": "#/components/responses/NotFound"
+          },
+          "406": {
+            "$ref": "#/components/responses/NotAcceptable"
+          },
+          "410": {
+            "$ref": "#/components/responses/Gone"
+          },
+          "500": {
+            "$ref": "#/components/responses/InternalError"
+          }
+        }
+      }
     },
     "/events": {
-      get: {
-        operationId: "streamEvents",
-        summary: "Events as NDJSON",
-        tags: ["events"],
+      "get": {
+        "operationId": "streamEvents",
+        "summary": "Events as NDJSON",
+        "tags": [
+          "events"
+        ],
         "x-stowage-verb": "item:read",
-        responses: {
+        "responses": {
           "200": {
-            description: "One event a line.",
-            content: {
+            "description": "One event a line.",
+            "content": {
               "application/x-ndjson": {
-                schema: { type: "string", format: "binary" },
-                "x-stowage-item-schema": { $ref: "#/components/schemas/Event" },
-              },
-            },
+                "schema": {
+                  "type": "string",
+                  "format": "binary"
+                },
+                "x-stowage-item-schema": {
+                  "$ref": "#/components/schemas/Event"
+                }
+              }
+            }
           },
-          "401": { $ref: "#/components/responses/Unauthorized" },
-          "403": { $ref: "#/components/responses/Forbidden" },
-          "406": { $ref: "#/components/responses/NotAcceptable" },
-          "410": { $ref: "#/components/responses/Gone" },
-          "500": { $ref: "#/components/responses/InternalError" },
-        },
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          },
+          "403": {
+            "$ref": "#/components/responses/Forbidden"
+          },
+          "406": {
+            "$ref": "#/components/responses/NotAcceptable"
+          },
+          "410": {
+            "$ref": "#/components/responses/Gone"
+          },
+          "500": {
+            "$ref": "#/components/responses/InternalError"
+          }
+        }
       },
-      post: {
-        operationId: "ingestEvents",
-        summary: "Events uploaded as NDJSON",
-        tags: ["events"],
+      "post": {
+        "operationId": "ingestEvents",
+        "summary": "Events uploaded as NDJSON",
+        "tags": [
+          "events"
+        ],
         "x-stowage-verb": "item:write",
-        requestBody: {
-          required: true,
-          content: {
+        "requestBody": {
+          "required": true,
+          "content": {
             "application/x-ndjson": {
-              schema: { type: "string", format: "binary" },
-              "x-stowage-item-schema": { $ref: "#/components/schemas/Event" },
-            },
-          },
+              "schema": {
+                "type": "string",
+                "format": "binary"
+              },
+              "x-stowage-item-schema": {
+                "$ref": "#/components/schemas/Event"
+              }
+            }
+          }
         },
-        responses: {
+        "responses": {
           "201": {
-            description: "Stored.",
-            content: {
-              "application/json": { schema: { $ref: "#/components/schemas/IngestResult" } },
-            },
+            "description": "Stored.",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/IngestResult"
+                }
+              }
+            }
           },
-          "400": { $ref: "#/components/responses/BadRequest" },
-          "401": { $ref: "#/components/responses/Unauthorized" },
-          "403": { $ref: "#/components/responses/Forbidden" },
-          "406": { $ref: "#/components/responses/NotAcceptable" },
-          "410": { $ref: "#/components/responses/Gone" },
-          "415": { $ref: "#/components/responses/UnsupportedMediaType" },
-          "500": { $ref: "#/components/responses/InternalError" },
-        },
-      },
+          "400": {
+            "$ref": "#/components/responses/BadRequest"
+          },
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          },
+          "403": {
+            "$ref": "#/components/responses/Forbidden"
+          },
+          "406": {
+            "$ref": "#/components/responses/NotAcceptable"
+          },
+          "410": {
+            "$ref": "#/components/responses/Gone"
+          },
+          "415": {
+            "$ref": "#/components/responses/UnsupportedMediaType"
+          },
+          "500": {
+            "$ref": "#/components/responses/InternalError"
+          }
+        }
+      }
     },
     "/flaky": {
-      post: {
-        operationId: "flakyEcho",
-        summary: "Answers 429 or 503 until it has been called enough times, then echoes the body",
-        tags: ["faults"],
-        security: [],
-        requestBody: {
-          required: true,
-          content: { "application/json": { schema: { $ref: "#/components/schemas/Echo" } } },
+      "post": {
+        "operationId": "flakyEcho",
+        "summary": "Answers 429 or 503 until it has been called enough times, then echoes the body",
+        "tags": [
+          "faults"
+        ],
+        "security": [],
+        "requestBody": {
+          "required": true,
+          "content": {
+            "application/json": {
+              "schema": {
+                "$ref": "#/components/schemas/Echo"
+              }
+            }
+          }
         },
-        responses: {
+        "responses": {
           "200": {
-            description: "The body as received.",
-            content: { "application/json": { schema: { $ref: "#/components/schemas/Echo" } } },
+            "description": "The body as received.",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/Echo"
+                }
+              }
+            }
           },
-          "400": { $ref: "#/components/responses/BadRequest" },
-          "406": { $ref: "#/components/responses/NotAcceptable" },
-          "410": { $ref: "#/components/responses/Gone" },
-          "415": { $ref: "#/components/responses/UnsupportedMediaType" },
-          "429": { $ref: "#/components/responses/TooManyRequests" },
-          "500": { $ref: "#/components/responses/InternalError" },
-          "503": { $ref: "#/components/responses/ServiceUnavailable" },
-        },
-      },
+          "400": {
+            "$ref": "#/components/responses/BadRequest"
+          },
+          "406": {
+            "$ref": "#/components/responses/NotAcceptable"
+          },
+          "410": {
+            "$ref": "#/components/responses/Gone"
+          },
+          "415": {
+            "$ref": "#/components/responses/UnsupportedMediaType"
+          },
+          "429": {
+            "$ref": "#/components/responses/TooManyRequests"
+          },
+          "500": {
+            "$ref": "#/components/responses/InternalError"
+          },
+          "503": {
+            "$ref": "#/components/responses/ServiceUnavailable"
+          }
+        }
+      }
     },
     "/unimplemented": {
-      get: {
-        operationId: "notImplementedHere",
-        summary: "Documented, but the test server leaves it out",
-        tags: ["faults"],
-        security: [],
-        responses: {
-          "200": {
-            description: "Never sent by the test server.",
-            content: { "application/json": { schema: { $ref: "#/components/schemas/Echo" } } },
-          },
-          "406": { $ref: "#/components/responses/NotAcceptable" },
-          "410": { $ref: "#/components/responses/Gone" },
-          "500": { $ref: "#/components/responses/InternalError" },
-        },
-      },
-    },
-  },
-  components: {
-    securitySchemes: { bearer: { type: "http", scheme: "bearer" } },
-    schemas: {
-      ErrorEnvelope: {
-        type: "object",
-        description: "The body of every 4xx and 5xx answer of a stowage API.",
-        required: ["schema", "error"],
-        properties: {
-          schema: { type: "string", const: "stowage.v1" },
-          error: { $ref: "#/components/schemas/Error" },
-        },
-      },
-      Pet: {
-        oneOf: [{ $ref: "#/components/schemas/Cat" }, { $ref: "#/components/schemas/Dog" }],
-        discriminator: {
-          propertyName: "kind",
-          mapping: { cat: "#/components/schemas/Cat", dog: "#/components/schemas/Dog" },
-        },
-      },
-      Cat: {
-        type: "object",
-        required: ["kind", "lives"],
-        properties: {
-          kind: { type: "string", const: "cat" },
-          lives: { type: "integer", minimum: 0, maximum: 9 },
-        },
-      },
-      Dog: {
-        type: "object",
-        required: ["kind"],
-        properties: { kind: { type: "string", const: "dog" }, good: { type: "boolean" } },
-      },
-      NewItem: {
-        type: "object",
-        required: ["name", "pet"],
-        properties: {
-          name: { type: "string", minLength: 1 },
-          pet: { $ref: "#/components/schemas/Pet" },
-          tags: { type: "array", items: { type: "string" } },
-          note: { type: ["string", "null"] },
-          labels: { type: "object", additionalProperties: { type: "string" } },
-        },
-      },
-      Item: {
-        allOf: [
-          { $ref: "#/components/schemas/NewItem" },
-          {
-            type: "object",
-            required: ["id", "created_at"],
-            properties: {
-              id: { type: "string" },
-              created_at: { type: "string", format: "date-time" },
-            },
-          },
+      "get": {
+        "operationId": "notImplementedHere",
+        "summary": "Documented, but the test server leaves it out",
+        "tags": [
+          "faults"
         ],
-      },
-      ItemV1: {
-        type: "object",
-        required: ["id", "name"],
-        properties: { id: { type: "string" }, name: { type: "string" } },
-      },
-      ItemPage: {
-        type: "object",
-        required: ["items", "next_marker"],
-        properties: {
-          items: { type: "array", items: { $ref: "#/components/schemas/Item" } },
-          next_marker: { type: ["string", "null"] },
-        },
-      },
-      Event: {
-        type: "object",
-        required: ["id", "op"],
-        properties: {
-          id: { type: "string" },
-          op: { type: "string", enum: ["created", "deleted"] },
-          body: { type: "object", additionalProperties: true },
-        },
-      },
-      IngestResult: {
-        type: "object",
-        required: ["count"],
-        properties: { count: { type: "integer" } },
-      },
-      Echo: {
-        type: "object",
-        required: ["message"],
-        properties: { message: { type: "string" }, attempt: { type: "integer" } },
-      },
-      ErrorDetail: {
-        type: "object",
-        required: ["path", "message"],
-        properties: {
-          path: {
-            type: "string",
-            description: "Where in the request, e.g. `/body/schedules/0/cron` or `/query/limit`.",
+        "security": [],
+        "responses": {
+          "200": {
+            "description": "Never sent by the test server.",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/Echo"
+                }
+              }
+            }
           },
-          message: { type: "string" },
-        },
-      },
-      Suggestion: {
-        type: "object",
-        required: ["human"],
-        properties: {
-          human: { type: "string" },
-          command: { type: "string" },
-          doc_url: { type: "string", format: "uri" },
-        },
-      },
-      Error: {
-        type: "object",
-        required: ["code", "message", "request_id"],
-        properties: {
-          code: {
-            type: "string",
-            description: "Dotted error code, e.g. `request.invalid`, `authz.denied`.",
-            pattern: "^[a-z_]+(\\.[a-z_]+)*$",
-            examples: ["request.invalid"],
+          "406": {
+            "$ref": "#/components/responses/NotAcceptable"
           },
-          message: {
-            type: "string",
-            description: "One human sentence; never a stack trace, SQL or a secret.",
+          "410": {
+            "$ref": "#/components/responses/Gone"
           },
-          subject: {
-            type: "object",
-            description: 'What the error is about, e.g. `{ "deployment": "db1" }`.',
-            additionalProperties: true,
-          },
-          details: { type: "array", items: { $ref: "#/components/schemas/ErrorDetail" } },
-          suggestion: { $ref: "#/components/schemas/Suggestion" },
-          request_id: {
-            type: "string",
-            description: "The request id, also in the `X-Request-Id` header and the server's log.",
-          },
-        },
-      },
-    },
-    responses: {
-      BadRequest: {
-        description: "The request does not match the contract; `details` lists every problem.",
-        content: {
-          "application/json": {
-            schema: { $ref: "#/components/schemas/ErrorEnvelope" },
-            example: {
-              schema: "stowage.v1",
-              error: {
-                code: "request.invalid",
-                message: "The request does not match the API contract.",
-                details: [{ path: "/query/limit", message: "must be <= 1000" }],
-                request_id: "01HZX3J8Q0W2T6G4Y5B7N9C1DE",
-              },
-            },
-          },
-        },
-      },
-      Unauthorized: {
-        description: "No credentials, or credentials that are not valid.",
-        content: {
-          "application/json": {
-            schema: { $ref: "#/components/schemas/ErrorEnvelope" },
-            example: {
-              schema: "stowage.v1",
-              error: {
-                code: "auth.required",
-                message: "This operation needs credentials.",
-                request_id: "01HZX3J8Q0W2T6G4Y5B7N9C1DE",
-              },
-            },
-          },
-        },
-      },
-      Forbidden: {
-        description: "Authenticated, but the credentials lack the operation's verb.",
-        content: {
-          "application/json": {
-            schema: { $ref: "#/components/schemas/ErrorEnvelope" },
-            example: {
-              schema: "stowage.v1",
-              error: {
-                code: "authz.denied",
-                message: "This token lacks the verb backup:read.",
-                request_id: "01HZX3J8Q0W2T6G4Y5B7N9C1DE",
-              },
-            },
-          },
-        },
-      },
-      NotAcceptable: {
-        description: "None of the media types in `Accept` can be served.",
-        content: {
-          "application/json": {
-            schema: { $ref: "#/components/schemas/ErrorEnvelope" },
-            example: {
-              schema: "stowage.v1",
-              error: {
-                code: "request.not_acceptable",
-                message: "None of the accepted media types can be served.",
-                suggestion: { human: "Ask for application/vnd.stowage.agent-config.v2+json." },
-                request_id: "01HZX3J8Q0W2T6G4Y5B7N9C1DE",
-              },
-            },
-          },
-        },
-      },
-      Gone: {
-        description: "A route of the API that this server does not implement.",
-        content: {
-          "application/json": {
-            schema: { $ref: "#/components/schemas/ErrorEnvelope" },
-            example: {
-              schema: "stowage.v1",
-              error: {
-                code: "resource.gone",
-                message: "This server does not implement this operation.",
-                request_id: "01HZX3J8Q0W2T6G4Y5B7N9C1DE",
-              },
-            },
-          },
-        },
-      },
-      InternalError: {
-        description: "An unexpected failure; the log has the details under the request id.",
-        content: {
-          "application/json": {
-            schema: { $ref: "#/components/schemas/ErrorEnvelope" },
-            example: {
-              schema: "stowage.v1",
-              error: {
-                code: "internal",
-                message: "An internal error occurred.",
-                request_id: "01HZX3J8Q0W2T6G4Y5B7N9C1DE",
-              },
-            },
-          },
-        },
-      },
-      UnsupportedMediaType: {
-        description: "The request body's `Content-Type` is not one this operation takes.",
-        content: {
-          "application/json": {
-            schema: { $ref: "#/components/schemas/ErrorEnvelope" },
-            example: {
-              schema: "stowage.v1",
-              error: {
-                code: "request.unsupported_media_type",
-                message: "Content-Type text/plain is not accepted here.",
-                request_id: "01HZX3J8Q0W2T6G4Y5B7N9C1DE",
-              },
-            },
-          },
-        },
-      },
-      NotFound: {
-        description: "No such resource, or one the caller may not see.",
-        content: {
-          "application/json": {
-            schema: { $ref: "#/components/schemas/ErrorEnvelope" },
-            example: {
-              schema: "stowage.v1",
-              error: {
-                code: "resource.not_found",
-                message: "No such resource.",
-                request_id: "01HZX3J8Q0W2T6G4Y5B7N9C1DE",
-              },
-            },
-          },
-        },
-      },
-      TooManyRequests: {
-        description: "Over a rate or job limit; retry after `Retry-After` seconds.",
-        headers: { "Retry-After": { $ref: "#/components/headers/RetryAfter" } },
-        content: {
-          "application/json": {
-            schema: { $ref: "#/components/schemas/ErrorEnvelope" },
-            example: {
-              schema: "stowage.v1",
-              error: {
-                code: "rate.limited",
-                message: "The deployment already has 10 queued or running jobs.",
-                request_id: "01HZX3J8Q0W2T6G4Y5B7N9C1DE",
-              },
-            },
-          },
-        },
-      },
-      ServiceUnavailable: {
-        description: "Storage or a dependency is unavailable; retry later.",
-        headers: { "Retry-After": { $ref: "#/components/headers/RetryAfter" } },
-        content: {
-          "application/json": {
-            schema: { $ref: "#/components/schemas/ErrorEnvelope" },
-            example: {
-              schema: "stowage.v1",
-              error: {
-                code: "storage.unavailable",
-                message: "The store is not writable.",
-                request_id: "01HZX3J8Q0W2T6G4Y5B7N9C1DE",
-              },
-            },
-          },
-        },
-      },
-    },
-    headers: {
-      RetryAfter: {
-        description: "Seconds to wait before retrying.",
-        schema: { type: "integer", minimum: 0 },
-        example: 5,
-      },
-    },
+          "500": {
+            "$ref": "#/components/responses/InternalError"
+          }
+        }
+      }
+    }
   },
-};
+  "components": {
+    "securitySchemes": {
+      "bearer": {
+        "type": "http",
+        "scheme": "bearer"
+      }
+    },
+    "schemas": {
+      "ErrorEnvelope": {
+        "type": "object",
+        "description": "The body of every 4xx and 5xx answer of a stowage API.",
+        "required": [
+          "schema",
+          "error"
+        ],
+        "properties": {
+          "schema": {
+            "type": "string",
+            "const": "stowage.v1"
+          },
+          "error": {
+            "$ref": "#/components/schemas/Error"
+          }
+        }
+      },
+      "Pet": {
+        "oneOf": [
+          {
+            "$ref": "#/components/schemas/Cat"
+          },
+          {
+            "$ref": "#/components/schemas/Dog"
+          }
+        ],
+        "discriminator": {
+          "propertyName": "kind",
+          "mapping": {
+            "cat": "#/components/schemas/Cat",
+            "dog": "#/components/schemas/Dog"
+          }
+        }
+      },
+      "Cat": {
+        "type": "object",
+        "required": [
+          "kind",
+          "lives"
+        ],
+        "properties": {
+          "kind": {
+            "type": "string",
+            "const": "cat"
+          },
+          "lives": {
+            "type": "integer",
+            "minimum": 0,
+            "maximum": 9
+          }
+        }
+      },
+      "Dog": {
+        "type": "object",
+        "required": [
+          "kind"
+        ],
+        "properties": {
+          "kind": {
+            "type": "string",
+            "const": "dog"
+          },
+          "good": {
+            "type": "boolean"
+          }
+        }
+      },
+      "NewItem": {
+        "type": "object",
+        "required": [
+          "name",
+          "pet"
+        ],
+        "properties": {
+          "name": {
+            "type": "string",
+            "minLength": 1
+          },
+          "pet": {
+            "$ref": "#/components/schemas/Pet"
+          },
+          "tags": {
+            "type": "array",
+            "items": {
+              "type": "string"
+            }
+          },
+          "note": {
+            "type": [
+              "string",
+              "null"
+            ]
+          },
+          "labels": {
+            "type": "object",
+            "additionalProperties": {
+              "type": "string"
+            }
+          }
+        }
+      },
+      "Item": {
+        "allOf": [
+          {
+            "$ref": "#/components/schemas/NewItem"
+          },
+          {
+            "type": "object",
+            "required": [
+              "id",
+              "created_at"
+            ],
+            "properties": {
+              "id": {
+                "type": "string"
+              },
+              "created_at": {
+                "type": "string",
+                "format": "date-time"
+              }
+            }
+          }
+        ]
+      },
+      "ItemV1": {
+        "type": "object",
+        "required": [
+          "id",
+          "name"
+        ],
+        "properties": {
+          "id": {
+            "type": "string"
+          },
+          "name": {
+            "type": "string"
+          }
+        }
+      },
+      "ItemPage": {
+        "type": "object",
+        "required": [
+          "items",
+          "next_marker"
+        ],
+        "properties": {
+          "items": {
+            "type": "array",
+            "items": {
+              "$ref": "#/components/schemas/Item"
+            }
+          },
+          "next_marker": {
+            "type": [
+              "string",
+              "null"
+            ]
+          }
+        }
+      },
+      "Event": {
+        "type": "object",
+        "required": [
+          "id",
+          "op"
+        ],
+        "properties": {
+          "id": {
+            "type": "string"
+          },
+          "op": {
+            "type": "string",
+            "enum": [
+              "created",
+              "deleted"
+            ]
+          },
+          "body": {
+            "type": "object",
+            "additionalProperties": true
+          }
+        }
+      },
+      "IngestResult": {
+        "type": "object",
+        "required": [
+          "count"
+        ],
+        "properties": {
+          "count": {
+            "type": "integer"
+          }
+        }
+      },
+      "Echo": {
+        "type": "object",
+        "required": [
+          "message"
+        ],
+        "properties": {
+          "message": {
+            "type": "string"
+          },
+          "attempt": {
+            "type": "integer"
+          }
+        }
+      },
+      "ErrorDetail": {
+        "type": "object",
+        "required": [
+          "path",
+          "message"
+        ],
+        "properties": {
+          "path": {
+            "type": "string",
+            "description": "Where in the request, e.g. \`/body/schedules/0/cron\` or \`/query/limit\`."
+          },
+          "message": {
+            "type": "string"
+          }
+        }
+      },
+      "Suggestion": {
+        "type": "object",
+        "required": [
+          "human"
+        ],
+        "properties": {
+          "human": {
+            "type": "string"
+          },
+          "command": {
+            "type": "string"
+          },
+          "doc_url": {
+            "type": "string",
+            "format": "uri"
+          }
+        }
+      },
+      "Error": {
+        "type": "object",
+        "required": [
+          "code",
+          "message",
+          "request_id"
+        ],
+        "properties": {
+          "code": {
+            "type": "string",
+            "description": "Dotted error code, e.g. \`request.invalid\`, \`authz.denied\`.",
+            "pattern": "^[a-z_]+(\\\\.[a-z_]+)*$",
+            "examples": [
+              "request.invalid"
+            ]
+          },
+          "message": {
+            "type": "string",
+            "description": "One human sentence; never a stack trace, SQL or a secret."
+          },
+          "subject": {
+            "type": "object",
+            "description": "What the error is about, e.g. \`{ \\"deployment\\": \\"db1\\" }\`.",
+            "additionalProperties": true
+          },
+          "details": {
+            "type": "array",
+            "items": {
+              "$ref": "#/components/schemas/ErrorDetail"
+            }
+          },
+          "suggestion": {
+            "$ref": "#/components/schemas/Suggestion"
+          },
+          "request_id": {
+            "type": "string",
+            "description": "The request id, also in the \`X-Request-Id\` header and the server's log."
+          }
+        }
+      }
+    },
+    "responses": {
+      "BadRequest": {
+        "description": "The request does not match the contract; \`details\` lists every problem.",
+        "content": {
+          "application/json": {
+            "schema": {
+              "$ref": "#/components/schemas/ErrorEnvelope"
+            },
+            "example": {
+              "schema": "stowage.v1",
+              "error": {
+                "code": "request.invalid",
+                "message": "The request does not match the API contract.",
+                "details": [
+                  {
+                    "path": "/query/limit",
+                    "message": "must be <= 1000"
+                  }
+                ],
+                "request_id": "01HZX3J8Q0W2T6G4Y5B7N9C1DE"
+              }
+            }
+          }
+        }
+      },
+      "Unauthorized": {
+        "description": "No credentials, or credentials that are not valid.",
+        "content": {
+          "application/json": {
+            "schema": {
+              "$ref": "#/components/schemas/ErrorEnvelope"
+            },
+            "example": {
+              "schema": "stowage.v1",
+              "error": {
+                "code": "auth.required",
+                "message": "This operation needs credentials.",
+                "request_id": "01HZX3J8Q0W2T6G4Y5B7N9C1DE"
+              }
+            }
+          }
+        }
+      },
+      "Forbidden": {
+        "description": "Authenticated, but the credentials lack the operation's verb.",
+        "content": {
+          "application/json": {
+            "schema": {
+              "$ref": "#/components/schemas/ErrorEnvelope"
+            },
+            "example": {
+              "schema": "stowage.v1",
+              "error": {
+                "code": "authz.denied",
+                "message": "This token lacks the verb backup:read.",
+                "request_id": "01HZX3J8Q0W2T6G4Y5B7N9C1DE"
+              }
+            }
+          }
+        }
+      },
+      "NotAcceptable": {
+        "description": "None of the media types in \`Accept\` can be served.",
+        "content": {
+          "application/json": {
+            "schema": {
+              "$ref": "#/components/schemas/ErrorEnvelope"
+            },
+            "example": {
+              "schema": "stowage.v1",
+              "error": {
+                "code": "request.not_acceptable",
+                "message": "None of the accepted media types can be served.",
+                "suggestion": {
+                  "human": "Ask for application/vnd.stowage.agent-config.v2+json."
+                },
+                "request_id": "01HZX3J8Q0W2T6G4Y5B7N9C1DE"
+              }
+            }
+          }
+        }
+      },
+      "Gone": {
+        "description": "A route of the API that this server does not implement.",
+        "content": {
+          "application/json": {
+            "schema": {
+              "$ref": "#/components/schemas/ErrorEnvelope"
+            },
+            "example": {
+              "schema": "stowage.v1",
+              "error": {
+                "code": "resource.gone",
+                "message": "This server does not implement this operation.",
+                "request_id": "01HZX3J8Q0W2T6G4Y5B7N9C1DE"
+              }
+            }
+          }
+        }
+      },
+      "InternalError": {
+        "description": "An unexpected failure; the log has the details under the request id.",
+        "content": {
+          "application/json": {
+            "schema": {
+              "$ref": "#/components/schemas/ErrorEnvelope"
+            },
+            "example": {
+              "schema": "stowage.v1",
+              "error": {
+                "code": "internal",
+                "message": "An internal error occurred.",
+                "request_id": "01HZX3J8Q0W2T6G4Y5B7N9C1DE"
+              }
+            }
+          }
+        }
+      },
+      "UnsupportedMediaType": {
+        "description": "The request body's \`Content-Type\` is not one this operation takes.",
+        "content": {
+          "application/json": {
+            "schema": {
+              "$ref": "#/components/schemas/ErrorEnvelope"
+            },
+            "example": {
+              "schema": "stowage.v1",
+              "error": {
+                "code": "request.unsupported_media_type",
+                "message": "Content-Type text/plain is not accepted here.",
+                "request_id": "01HZX3J8Q0W2T6G4Y5B7N9C1DE"
+              }
+            }
+          }
+        }
+      },
+      "NotFound": {
+        "description": "No such resource, or one the caller may not see.",
+        "content": {
+          "application/json": {
+            "schema": {
+              "$ref": "#/components/schemas/ErrorEnvelope"
+            },
+            "example": {
+              "schema": "stowage.v1",
+              "error": {
+                "code": "resource.not_found",
+                "message": "No such resource.",
+                "request_id": "01HZX3J8Q0W2T6G4Y5B7N9C1DE"
+              }
+            }
+          }
+        }
+      },
+      "TooManyRequests": {
+        "description": "Over a rate or job limit; retry after \`Retry-After\` seconds.",
+        "headers": {
+          "Retry-After": {
+            "$ref": "#/components/headers/RetryAfter"
+          }
+        },
+        "content": {
+          "application/json": {
+            "schema": {
+              "$ref": "#/components/schemas/ErrorEnvelope"
+            },
+            "example": {
+              "schema": "stowage.v1",
+              "error": {
+                "code": "rate.limited",
+                "message": "The deployment already has 10 queued or running jobs.",
+                "request_id": "01HZX3J8Q0W2T6G4Y5B7N9C1DE"
+              }
+            }
+          }
+        }
+      },
+      "ServiceUnavailable": {
+        "description": "Storage or a dependency is unavailable; retry later.",
+        "headers": {
+          "Retry-After": {
+            "$ref": "#/components/headers/RetryAfter"
+          }
+        },
+        "content": {
+          "application/json": {
+            "schema": {
+              "$ref": "#/components/schemas/ErrorEnvelope"
+            },
+            "example": {
+              "schema": "stowage.v1",
+              "error": {
+                "code": "storage.unavailable",
+                "message": "The store is not writable.",
+                "request_id": "01HZX3J8Q0W2T6G4Y5B7N9C1DE"
+              }
+            }
+          }
+        }
+      }
+    },
+    "headers": {
+      "RetryAfter": {
+        "description": "Seconds to wait before retrying.",
+        "schema": {
+          "type": "integer",
+          "minimum": 0
+        },
+        "example": 5
+      }
+    }
+  }
+}`);

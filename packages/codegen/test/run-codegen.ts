@@ -16,7 +16,7 @@ export async function runCodegen(
   try {
     const { stdout, stderr } = await run(
       process.execPath,
-      ["-r", "ts-node/register/transpile-only", CLI, ...args],
+      ["-r", require.resolve("ts-node/register/transpile-only"), CLI, ...args],
       {
         cwd,
         env: {

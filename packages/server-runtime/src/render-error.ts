@@ -1,7 +1,7 @@
 import type { ApiError } from "./api-error";
 
 export interface ErrorSchema {
-  schema: string;
+  schema?: string;
   style: "envelope" | "message";
 }
 

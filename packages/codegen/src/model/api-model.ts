@@ -16,7 +16,8 @@ export interface ApiModel {
 }
 
 export interface ErrorModel {
-  schema: string;
+  /** The component schema of error bodies, when the spec names one. */
+  schema?: string;
   style: "envelope" | "message";
 }
 

@@ -25,16 +25,8 @@ export interface ModelInput {
 }
 
 export function buildModel({ name, specLabel, sha256, document }: ModelInput): ApiModel {
-  const errors = {
-    schema: document["x-stowage-error"]?.schema ?? "ErrorEnvelope",
-    style: document["x-stowage-error"]?.style ?? "envelope",
-  } as const;
   const schemaNames = Object.keys(document.components?.schemas ?? {}).sort();
-  if (!schemaNames.includes(errors.schema)) {
-    throw new Error(
-      `${specLabel}: x-stowage-error names schema ${errors.schema}, which components.schemas lacks`,
-    );
-  }
+  const errors = errorModel(document, schemaNames, specLabel);
   const operations: OperationModel[] = [];
   for (const [path, item] of Object.entries(document.paths ?? {})) {
     for (const method of HTTP_METHODS) {
@@ -172,6 +164,27 @@ function buildNegotiation(
     );
   }
   return { produces, aliases, ...(extension.default ? { default: extension.default } : {}) };
+}
+
+/**
+ * `x-stowage-error` when the spec says; otherwise the stowage envelope if the spec has one, else
+ * `{ message }`, the shape most third-party specs (databacker's included) use for errors.
+ */
+function errorModel(
+  document: OpenApiDocument,
+  schemaNames: string[],
+  specLabel: string,
+): ApiModel["errors"] {
+  const declared = document["x-stowage-error"];
+  if (declared?.schema !== undefined && !schemaNames.includes(declared.schema)) {
+    throw new Error(
+      `${specLabel}: x-stowage-error names schema ${declared.schema}, which components.schemas lacks`,
+    );
+  }
+  if (declared) return { schema: declared.schema, style: declared.style ?? "envelope" };
+  return schemaNames.includes("ErrorEnvelope")
+    ? { schema: "ErrorEnvelope", style: "envelope" }
+    : { style: "message" };
 }
 
 function statusOrder(status: number | "default"): number {

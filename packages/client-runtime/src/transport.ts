@@ -69,7 +69,8 @@ export async function send(
       await sleep(delayFor(response, attempt, policy), original.signal);
       continue;
     }
-    if (!response.ok && options.throwOnError) {
+    // 304 is not `ok` to fetch, but it is the answer a conditional request asked for.
+    if (!response.ok && response.status !== 304 && options.throwOnError) {
       throw new StowageApiError(
         response.status,
         await readErrorBody(response),

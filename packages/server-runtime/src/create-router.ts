@@ -369,7 +369,8 @@ function sendError(
 ): void {
   const requestState = state(req);
   let apiError = toApiError(error, logger, requestState.requestId);
-  if (apiError.status === 401) {
+  // The validator's own 401 says nothing useful; a 401 the hook or a handler raised is kept as is.
+  if (apiError.status === 401 && !(error instanceof ApiError)) {
     apiError =
       requestState.authFailure ??
       new ApiError(401, "auth.required", "This operation needs valid credentials.");

@@ -23,11 +23,14 @@ export type RequestBody<Op, Streams> = [RequestContent<Op>] extends [never]
   ? undefined
   : BodyFor<RequestContent<Op>, Streams> | OptionalBody<Op>;
 
+/** Node lower-cases incoming header names, so the spec's `If-None-Match` is read as `if-none-match`. */
+type LowerCaseKeys<T> = { [K in keyof T as K extends string ? Lowercase<K> : K]: T[K] };
+
 export interface HandlerContext<Op, Principal, Accept extends string, Streams = object> {
   params: Section<Op, "path">;
   query: Section<Op, "query">;
   /** The spec's header parameters (lower-cased names), plus every other header as sent. */
-  headers: Section<Op, "header"> & IncomingHttpHeaders;
+  headers: LowerCaseKeys<Section<Op, "header">> & IncomingHttpHeaders;
   body: RequestBody<Op, Streams>;
   /** What the security hook returned; `undefined` on public operations. */
   principal: Principal;

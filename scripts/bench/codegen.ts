@@ -71,20 +71,27 @@ let baselinePrettier: Promise<Options> | undefined;
  * the options stowage passes it, printed with `astToString` and formatted with the project's
  * prettier settings. Config objects are created once per process, as stowage does.
  */
-async function baselineOne(target: Target): Promise<string> {
+async function baselineConfigs(): Promise<{ openapi: OpenAPITSOptions; prettier: Options }> {
   baselineRedocly ??= createConfig({}, { extends: ["minimal"] });
   baselinePrettier ??= resolveConfig(path.join(ROOT, "generated.ts")).then((found) => ({
     ...found,
     parser: "typescript",
   }));
-  const options: OpenAPITSOptions = {
-    emptyObjectsUnknown: true,
-    defaultNonNullable: false,
-    redocly: await baselineRedocly,
-    silent: true,
+  return {
+    openapi: {
+      emptyObjectsUnknown: true,
+      defaultNonNullable: false,
+      redocly: await baselineRedocly,
+      silent: true,
+    },
+    prettier: await baselinePrettier,
   };
-  const ast = await openapiTS(pathToFileURL(target.spec), options);
-  return format(astToString(ast), await baselinePrettier);
+}
+
+async function baselineOne(target: Target): Promise<string> {
+  const configs = await baselineConfigs();
+  const ast = await openapiTS(pathToFileURL(target.spec), configs.openapi);
+  return format(astToString(ast), configs.prettier);
 }
 
 async function baselineRun(targets: readonly Target[]): Promise<string[]> {
@@ -157,24 +164,13 @@ async function stowageStages(target: Target): Promise<Record<StowageStage, numbe
 }
 
 async function baselineStages(target: Target): Promise<Record<BaselineStage, number>> {
-  baselineRedocly ??= createConfig({}, { extends: ["minimal"] });
-  baselinePrettier ??= resolveConfig(path.join(ROOT, "generated.ts")).then((found) => ({
-    ...found,
-    parser: "typescript",
-  }));
-  const redocly = await baselineRedocly;
-  const prettierOptions = await baselinePrettier;
+  const configs = await baselineConfigs();
   const times: Partial<Record<string, number>> = {};
   const ast = await timed(times, "openapiTS (bundle + lint + AST)", () =>
-    openapiTS(pathToFileURL(target.spec), {
-      emptyObjectsUnknown: true,
-      defaultNonNullable: false,
-      redocly,
-      silent: true,
-    }),
+    openapiTS(pathToFileURL(target.spec), configs.openapi),
   );
   const source = await timed(times, "astToString", () => astToString(ast));
-  await timed(times, "prettier (types)", () => format(source, prettierOptions));
+  await timed(times, "prettier (types)", () => format(source, configs.prettier));
   return times as Record<BaselineStage, number>;
 }
 
@@ -243,8 +239,8 @@ async function main(): Promise<void> {
     `warm-up (cold, includes module loading): stowage ${fixed(warmStowage, 0)} ms, baseline ${fixed(warmBaseline, 0)} ms`,
   );
   console.log(
-    `output: stowage ${targets.length * 7} files, ${fixed(stowageBytes / 1024)} KiB; ` +
-      `baseline ${baselineOutput.length} files, ${fixed(baselineBytes / 1024)} KiB`,
+    `output: stowage ${targets.length * 7} artifacts (7 per spec), ${fixed(stowageBytes / 1024)} KiB; ` +
+      `baseline ${baselineOutput.length} types.ts sources, ${fixed(baselineBytes / 1024)} KiB`,
   );
   console.log(
     sanity.stale.length === 0
@@ -318,14 +314,24 @@ async function main(): Promise<void> {
   console.log(`\nstage breakdown: median ms over ${runs} sequential runs, one spec at a time\n`);
   const stowageSamples: Record<StowageStage, number>[][] = targets.map(() => []);
   const baselineSamples: Record<BaselineStage, number>[][] = targets.map(() => []);
+  // One GC per sweep over all specs, as in the runs above: a full GC before every spec shrinks the
+  // heap, and the GCs that follow while it grows back inflated the stages by about 45% when tried.
   for (let run = 0; run < runs; run++) {
+    collectGarbage();
     for (const [index, target] of targets.entries()) {
-      collectGarbage();
       stowageSamples[index].push(await stowageStages(target));
-      collectGarbage();
+    }
+    collectGarbage();
+    for (const [index, target] of targets.entries()) {
       baselineSamples[index].push(await baselineStages(target));
     }
   }
+  // A spec may be listed twice (e.g. once more for an example server): name such columns by folder.
+  const columnLabel = (target: Target) => {
+    if (targets.filter((other) => other.name === target.name).length === 1) return target.name;
+    const dir = target.client ?? target.server ?? target.spec;
+    return `${target.name} (${path.basename(path.dirname(path.dirname(dir)))})`;
+  };
   const breakdown = <Stage extends string>(
     title: string,
     stages: readonly Stage[],
@@ -360,7 +366,7 @@ async function main(): Promise<void> {
           ]
         : [];
     return table([
-      [title, ...targets.map((target) => target.name), "all specs", "share"],
+      [title, ...targets.map(columnLabel), "all specs", "share"],
       ...stages.map((stage, row) => line(stage, cells[row], totals[row])),
       ...subtotal,
       line("total (sequential)", specTotals, grand),

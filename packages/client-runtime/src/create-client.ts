@@ -14,7 +14,8 @@ import type {
   SuccessBody,
   SuccessMediaType,
 } from "./operation-types";
-import { REQUEST_ID_HEADER, send, type TransportOptions } from "./transport";
+import { PendingRequest } from "./pending-request";
+import { REQUEST_ID_HEADER, send, type OutgoingRequest, type TransportOptions } from "./transport";
 
 export interface StowageClientOptions extends TransportOptions {
   baseUrl: string;
@@ -107,12 +108,12 @@ export function createStowageClient<
   options: StowageClientOptions,
   itemSchemas: ItemSchemas = { responses: {}, requests: {} },
 ): StowageClient<Paths, NdjsonResponses, NdjsonRequests> {
-  // openapi-fetch builds each Request from a string body, so a clone per attempt is cheap and exact.
-  const transport = (request: Request) => send(() => request.clone(), options);
+  // openapi-fetch serializes bodies to strings, so one PendingRequest can be sent again on retry.
   const base = createClient<Paths>({
     baseUrl: options.baseUrl,
     headers: options.headers,
-    fetch: transport,
+    Request: PendingRequest as unknown as typeof Request,
+    fetch: (request) => send(() => request as unknown as PendingRequest, options),
   });
   const validateItems = options.validateItems !== false;
 
@@ -121,7 +122,7 @@ export function createStowageClient<
     path: string,
     init: { params?: unknown; headers?: Record<string, string>; signal?: AbortSignal },
     body?: () => NonNullable<RequestInit["body"]>,
-  ): Request => {
+  ): OutgoingRequest => {
     const params = (init.params ?? {}) as {
       path?: Record<string, unknown>;
       query?: Record<string, unknown>;
@@ -133,13 +134,13 @@ export function createStowageClient<
       querySerializer,
       pathSerializer: defaultPathSerializer,
     });
-    const headers = new Headers({ ...options.headers, ...params.header, ...init.headers });
-    return new Request(url, {
+    return {
+      url,
       method: method.toUpperCase(),
-      headers,
+      headers: new Headers({ ...options.headers, ...params.header, ...init.headers }),
       signal: init.signal,
-      ...(body ? { body: body(), duplex: "half" } : {}),
-    } as RequestInit);
+      body: body?.(),
+    };
   };
 
   const jsonBody = (value: unknown) =>

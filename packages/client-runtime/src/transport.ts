@@ -10,7 +10,7 @@ export interface TokenProvider {
 export interface TransportOptions {
   auth?: TokenProvider;
   /** The fetch to call; defaults to the global one. */
-  fetch?: (input: Request, init?: RequestInit) => Promise<Response>;
+  fetch?: (input: string, init: RequestInit) => Promise<Response>;
   /** An undici `Dispatcher` (e.g. an `Agent` with a client certificate), passed to fetch as `dispatcher`. */
   dispatcher?: unknown;
   retry?: RetryOptions | false;
@@ -22,15 +22,28 @@ export interface TransportOptions {
   throwOnError?: boolean;
 }
 
+/**
+ * What one attempt sends. Not a `Request`: fetch builds its own from a URL and an init, and each
+ * extra Request, clone or Headers copy costs tens of microseconds a call (scripts/bench/client.ts).
+ */
+export interface OutgoingRequest {
+  url: string;
+  method: string;
+  /** Owned by this call: the transport sets the request id and the token on it. */
+  headers: Headers;
+  body?: RequestInit["body"];
+  signal?: AbortSignal | null;
+}
+
 export const REQUEST_ID_HEADER = "x-request-id";
 
 /**
  * Sends one call: request id, bearer token (refreshed once on 401), retries with backoff that
- * honour `Retry-After`, per-attempt timeout. `makeRequest` builds a fresh Request per attempt,
- * because a body stream that was sent once cannot be read again.
+ * honour `Retry-After`, per-attempt timeout. `makeRequest` is called per attempt, so a body that is
+ * a stream comes fresh from its factory each time: a stream sent once cannot be read again.
  */
 export async function send(
-  makeRequest: () => Request,
+  makeRequest: () => OutgoingRequest,
   options: TransportOptions,
 ): Promise<Response> {
   const policy =
@@ -38,25 +51,23 @@ export async function send(
       ? { ...DEFAULT_RETRY, retries: 0 }
       : { ...DEFAULT_RETRY, ...options.retry };
   const fetchImpl = options.fetch ?? globalThis.fetch;
-  const init = options.dispatcher ? ({ dispatcher: options.dispatcher } as RequestInit) : undefined;
   let requestId: string | undefined;
+  let callerAuthorization: boolean | undefined;
   let refreshed = false;
   let forceRefresh = false;
   for (let attempt = 0; ; attempt++) {
-    const original = makeRequest();
-    requestId ??= original.headers.get(REQUEST_ID_HEADER) ?? (options.requestId ?? randomUUID)();
-    const headers = new Headers(original.headers);
-    headers.set(REQUEST_ID_HEADER, requestId);
-    if (options.auth && !headers.has("authorization")) {
-      headers.set("authorization", `Bearer ${await options.auth.getToken({ forceRefresh })}`);
+    const request = makeRequest();
+    requestId ??= request.headers.get(REQUEST_ID_HEADER) ?? (options.requestId ?? randomUUID)();
+    callerAuthorization ??= request.headers.has("authorization");
+    request.headers.set(REQUEST_ID_HEADER, requestId);
+    if (options.auth && !callerAuthorization) {
+      request.headers.set(
+        "authorization",
+        `Bearer ${await options.auth.getToken({ forceRefresh })}`,
+      );
     }
-    const signals = [
-      original.signal,
-      ...(options.timeoutMs ? [AbortSignal.timeout(options.timeoutMs)] : []),
-    ];
-    const request = new Request(original, { headers, signal: AbortSignal.any(signals) });
-    const response = await fetchImpl(request, init);
-    if (response.status === 401 && options.auth && !refreshed) {
+    const response = await fetchImpl(request.url, fetchInit(request, options));
+    if (response.status === 401 && options.auth && !callerAuthorization && !refreshed) {
       refreshed = true;
       forceRefresh = true;
       await response.body?.cancel();
@@ -66,7 +77,7 @@ export async function send(
     forceRefresh = false;
     if (attempt < policy.retries && policy.statuses.includes(response.status)) {
       await response.body?.cancel();
-      await sleep(delayFor(response, attempt, policy), original.signal);
+      await sleep(delayFor(response, attempt, policy), request.signal);
       continue;
     }
     // 304 is not `ok` to fetch, but it is the answer a conditional request asked for.
@@ -80,4 +91,25 @@ export async function send(
     }
     return response;
   }
+}
+
+function fetchInit(request: OutgoingRequest, options: TransportOptions): RequestInit {
+  const signal = options.timeoutMs
+    ? AbortSignal.any([
+        ...(request.signal ? [request.signal] : []),
+        AbortSignal.timeout(options.timeoutMs),
+      ])
+    : request.signal;
+  const streamed = request.body instanceof ReadableStream;
+  // `dispatcher` and `duplex` are undici's extensions of RequestInit. The dispatcher is typed
+  // `unknown` in the options: an Agent from the undici package is not the undici-types Dispatcher
+  // that Node's fetch declares, though it works at run time.
+  return {
+    method: request.method,
+    headers: request.headers,
+    body: request.body,
+    signal,
+    ...(streamed ? { duplex: "half" } : {}),
+    ...(options.dispatcher ? { dispatcher: options.dispatcher } : {}),
+  } as RequestInit;
 }

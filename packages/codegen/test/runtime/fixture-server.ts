@@ -1,4 +1,6 @@
+import { createHash } from "node:crypto";
 import { once } from "node:events";
+import { setTimeout as delay } from "node:timers/promises";
 import type { AddressInfo } from "node:net";
 import type { Server } from "node:http";
 import express from "express";
@@ -23,6 +25,8 @@ export interface FixtureServer {
   /** Bodies the flaky route received, in order. */
   flakyBodies: unknown[];
   loggedErrors: object[];
+  /** Delays `slowEcho` started and whether the client's departure aborted them. */
+  slowCalls: { aborted: boolean }[];
   /** Set to make `listItems` break its contract. */
   breakContract: { on: boolean };
   close(): Promise<void>;
@@ -35,6 +39,7 @@ export async function startFixtureServer(): Promise<FixtureServer> {
   const flakyBodies: unknown[] = [];
   const loggedErrors: object[] = [];
   const breakContract = { on: false };
+  const slowCalls: { aborted: boolean }[] = [];
   const events: components["schemas"]["Event"][] = [
     { id: "e1", op: "created", body: { id: "1" } },
     { id: "e2", op: "deleted" },
@@ -91,6 +96,25 @@ export async function startFixtureServer(): Promise<FixtureServer> {
       }
       return { status: 201, body: { count } };
     },
+    async uploadBlob(ctx) {
+      const hash = createHash("sha256");
+      let bytes = 0;
+      for await (const chunk of ctx.body as AsyncIterable<Buffer>) {
+        hash.update(chunk);
+        bytes += chunk.length;
+      }
+      return { status: 201, body: { bytes, sha256: hash.digest("hex") } };
+    },
+    async slowEcho(ctx) {
+      const call = { aborted: false };
+      slowCalls.push(call);
+      try {
+        await delay(ctx.query.ms, undefined, { signal: ctx.signal });
+      } catch {
+        call.aborted = true;
+      }
+      return { status: 200, body: { message: `waited ${ctx.query.ms} ms` } };
+    },
     flakyEcho(ctx) {
       flakyBodies.push(ctx.body);
       if (flakyBodies.length === 1) {
@@ -123,6 +147,7 @@ export async function startFixtureServer(): Promise<FixtureServer> {
     flakyBodies,
     loggedErrors,
     breakContract,
+    slowCalls,
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();

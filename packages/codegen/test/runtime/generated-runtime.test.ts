@@ -1,3 +1,5 @@
+import { createHash } from "node:crypto";
+import { Agent, type Dispatcher } from "undici";
 import { StowageApiError } from "@stowage/client-runtime";
 import { createFixtureClient } from "../fixture-client/src/generated/client";
 import { startFixtureServer, type FixtureServer } from "./fixture-server";
@@ -252,6 +254,66 @@ describe("response validation", () => {
       expect(server.loggedErrors.length).toBeGreaterThan(0);
     } finally {
       server.breakContract.on = false;
+    }
+  });
+});
+
+describe("uploads from streams, timeouts and dispatchers", () => {
+  it("uploads bytes from a stream factory", async () => {
+    const chunks = [Buffer.from("hello "), Buffer.from("world")];
+    const { response, data } = await anonymous().uploadBinary("post", "/blobs", {
+      contentType: "application/octet-stream",
+      body: () =>
+        new ReadableStream<Uint8Array>({
+          start(controller) {
+            for (const chunk of chunks) controller.enqueue(chunk);
+            controller.close();
+          },
+        }),
+    });
+    expect(response.status).toBe(201);
+    expect(data).toEqual({
+      bytes: 11,
+      sha256: createHash("sha256").update("hello world").digest("hex"),
+    });
+  });
+
+  it("aborts an attempt after timeoutMs, and the server sees the client go away", async () => {
+    const client = createFixtureClient({ baseUrl: server.url, timeoutMs: 100, retry: false });
+    const failure = await client
+      .GET("/slow", { params: { query: { ms: 2000 } } })
+      .catch((error: unknown) => error);
+    expect((failure as Error).name).toBe("TimeoutError");
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(server.slowCalls.at(-1)).toEqual({ aborted: true });
+  });
+
+  it("stops at once when the caller's AbortSignal fires", async () => {
+    const controller = new AbortController();
+    const pending = anonymous().GET("/slow", {
+      params: { query: { ms: 2000 } },
+      signal: controller.signal,
+    });
+    controller.abort();
+    await expect(pending).rejects.toMatchObject({ name: "AbortError" });
+  });
+
+  it("sends through the undici dispatcher it is given", async () => {
+    let dispatched = 0;
+    class CountingAgent extends Agent {
+      override dispatch(options: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler) {
+        dispatched++;
+        return super.dispatch(options, handler);
+      }
+    }
+    const dispatcher = new CountingAgent();
+    try {
+      const client = createFixtureClient({ baseUrl: server.url, dispatcher });
+      const { response } = await client.GET("/slow", { params: { query: { ms: 0 } } });
+      expect(response.status).toBe(200);
+      expect(dispatched).toBe(1);
+    } finally {
+      await dispatcher.close();
     }
   });
 });

@@ -2,6 +2,7 @@ import { access, mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { loadModel, renderArtifacts, SERVER_FILES } from "./generate";
 import type { ApiModel, OperationModel } from "./model/api-model";
+import { SCAFFOLD_DEPENDENCIES } from "./scaffold-dependencies";
 import { formatTypeScript } from "./write/format";
 
 export interface ScaffoldOptions {
@@ -28,6 +29,7 @@ export async function scaffoldServer(options: ScaffoldOptions): Promise<string[]
       await formatTypeScript(tagModule(model, tag, operations)),
     );
   files.set(path.join("src", "auth.ts"), await formatTypeScript(authModule()));
+  files.set("package.json", packageJson(options.name));
   files.set(
     path.join("src", "server.ts"),
     await formatTypeScript(serverModule(model, [...byTag.keys()])),
@@ -60,27 +62,25 @@ function camel(tag: string): string {
 
 function tagModule(model: ApiModel, tag: string, operations: OperationModel[]): string {
   const ids = operations.map((operation) => JSON.stringify(operation.operationId)).join(" | ");
-  const methods = operations.map((operation) =>
+  const entries = operations.map((operation) =>
     [
-      `  /** ${operation.method.toUpperCase()} ${operation.path}: ${operation.summary}. Replies: ${operation.responses.map((r) => r.status).join(", ")}. */`,
-      `  async ${operation.operationId}(ctx) {`,
-      `    throw notImplemented(${JSON.stringify(operation.operationId)}, ctx.requestId);`,
-      "  },",
+      `  /**`,
+      `   * ${operation.method.toUpperCase()} ${operation.path}: ${operation.summary}.`,
+      `   * Replies ${operation.responses.map((r) => r.status).join(", ")}. Implement as`,
+      `   * \`async ${operation.operationId}(ctx) { return { status, body }; }\`: ctx and the reply are typed.`,
+      `   */`,
+      `  ${operation.operationId}: notImplemented(${JSON.stringify(operation.operationId)}),`,
     ].join("\n"),
   );
   return [
-    'import { ApiError } from "@stowage/server-runtime";',
+    'import { notImplemented } from "@stowage/server-runtime";',
     'import type { Principal } from "../auth";',
     `import type { ${model.pascal}Handlers } from "../generated/handlers";`,
     "",
-    `/** Operations tagged \`${tag}\`. Each answers 410 Gone until it is implemented. */`,
+    `/** Operations tagged \`${tag}\`. A placeholder answers 410 Gone until it is replaced. */`,
     `export const ${camel(tag)}Handlers: Pick<${model.pascal}Handlers<Principal>, ${ids}> = {`,
-    ...methods,
+    ...entries,
     "};",
-    "",
-    "function notImplemented(operationId: string, requestId: string): ApiError {",
-    '  return new ApiError(410, "resource.gone", `${operationId} is not implemented yet (request ${requestId}).`);',
-    "}",
     "",
   ].join("\n");
 }
@@ -94,8 +94,13 @@ function authModule(): string {
     "  subject: string;",
     "}",
     "",
-    "/** Replace with your own scheme: this one accepts `Authorization: Bearer $API_TOKEN`. */",
-    "export function authenticate({ req }: AuthenticateInput): Principal | undefined {",
+    "/**",
+    " * Called once per security scheme the operation allows. Replace with your own: this one accepts",
+    " * `Authorization: Bearer $API_TOKEN` for HTTP schemes and refuses every other kind (mTLS, API",
+    " * keys...), so a bearer token never satisfies an operation that demands another scheme.",
+    " */",
+    "export function authenticate({ type, req }: AuthenticateInput): Principal | undefined {",
+    '  if (type !== "http") return undefined;',
     "  const expected = process.env.API_TOKEN;",
     '  const presented = /^Bearer (.+)$/i.exec(req.get("authorization") ?? "")?.[1];',
     "  if (!expected || !presented) return undefined;",
@@ -139,6 +144,17 @@ function serverModule(model: ApiModel, tags: string[]): string {
     "}",
     "",
   ].join("\n");
+}
+
+function packageJson(name: string): string {
+  const manifest = {
+    name: `${name}-server`,
+    version: "0.1.0",
+    private: true,
+    main: "src/server.ts",
+    dependencies: SCAFFOLD_DEPENDENCIES,
+  };
+  return `${JSON.stringify(manifest, null, 2)}\n`;
 }
 
 async function exists(file: string): Promise<boolean> {

@@ -11,6 +11,7 @@ import express, {
 import * as OpenApiValidator from "express-openapi-validator";
 import { ApiError, codeForStatus } from "./api-error";
 import { readNdjsonBody, type LineSchema } from "./ndjson-body";
+import { isPlaceholder } from "./not-implemented";
 import { negotiateMedia, type Negotiation, type NegotiatedMedia } from "./negotiate-media";
 import { writeNdjson } from "./ndjson-writer";
 import { renderError, type ErrorSchema } from "./render-error";
@@ -145,7 +146,7 @@ export function createStowageRouter<Principal>(
 
   const implemented: RequestHandler = (req, _res, next) => {
     const operation = operationOf(req);
-    if (operation && !table[operation.id]) {
+    if (operation && (!table[operation.id] || isPlaceholder(table[operation.id]))) {
       return next(
         new ApiError(410, "resource.gone", `This server does not implement ${operation.id}.`),
       );

@@ -30,3 +30,4 @@ export {
 export { readNdjsonBody, type LineSchema } from "./ndjson-body";
 export { writeNdjson, type NdjsonWriterOptions } from "./ndjson-writer";
 export { renderError, type ErrorSchema } from "./render-error";
+export { notImplemented } from "./not-implemented";

@@ -228,7 +228,11 @@ export function createStowageRouter<Principal>(
       reply.contentType ?? negotiated?.media ?? documented[0]?.type ?? "application/json";
     const contentType = negotiated && negotiated.media === media ? negotiated.contentType : media;
     const entry = documented.find((candidate) => candidate.type === media);
-    res.setHeader("content-type", contentType);
+    // A reply may name parameters of the documented type (e.g. `text/plain; version=0.0.4`).
+    const own = String(res.getHeader("content-type") ?? "");
+    if (own.split(";")[0].trim().toLowerCase() !== contentType.toLowerCase()) {
+      res.setHeader("content-type", contentType);
+    }
     if (entry?.ndjsonItem) {
       const requestId = state(req).requestId;
       await writeNdjson(res, reply.body as AsyncIterable<unknown>, {

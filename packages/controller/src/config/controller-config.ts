@@ -1,0 +1,130 @@
+import { readFileSync } from "node:fs";
+import path from "node:path";
+import { parse } from "yaml";
+
+export interface ControllerConfig {
+  host: string;
+  port: number;
+  dataDir: string;
+  /** Defaults to `<dataDir>/stowage.db`. */
+  database: string;
+  logLevel: string;
+  /** PEM files: HTTPS when both are given. */
+  tlsCert?: string;
+  tlsKey?: string;
+  /** Validate every response against the spec (slower; for development and tests). */
+  validateResponses: boolean;
+  /** How long shutdown waits for in-flight requests before closing them. */
+  shutdownGraceMs: number;
+}
+
+/** Every setting: its flag, its `STOWAGE_*` variable and its config-file key are derived from `key`. */
+export const SETTINGS = [
+  { key: "host", flag: "--host <address>", help: "address to listen on", default: "127.0.0.1" },
+  { key: "port", flag: "--port <number>", help: "port to listen on", default: "8080" },
+  {
+    key: "dataDir",
+    flag: "--data-dir <dir>",
+    help: "where the database and keys live",
+    default: "data",
+  },
+  {
+    key: "database",
+    flag: "--database <file>",
+    help: "SQLite file (default <data-dir>/stowage.db)",
+  },
+  {
+    key: "logLevel",
+    flag: "--log-level <level>",
+    help: "trace, debug, info, warn, error",
+    default: "info",
+  },
+  { key: "tlsCert", flag: "--tls-cert <file>", help: "PEM certificate: serve HTTPS" },
+  { key: "tlsKey", flag: "--tls-key <file>", help: "PEM private key for --tls-cert" },
+  {
+    key: "validateResponses",
+    flag: "--validate-responses <bool>",
+    help: "check every response against the spec",
+    default: "false",
+  },
+  {
+    key: "shutdownGraceMs",
+    flag: "--shutdown-grace-ms <ms>",
+    help: "how long shutdown waits for requests",
+    default: "10000",
+  },
+] as const;
+
+type Key = (typeof SETTINGS)[number]["key"];
+type Raw = Partial<Record<Key, string>>;
+
+export function envName(key: string): string {
+  return `STOWAGE_${key.replace(/[A-Z]/g, (letter) => `_${letter}`).toUpperCase()}`;
+}
+
+/**
+ * Flags, then `STOWAGE_*` environment, then the config file (`--config` or `STOWAGE_CONFIG`, YAML or
+ * JSON), then defaults: the first that names a setting wins.
+ */
+export function resolveConfig(
+  flags: Raw & { config?: string },
+  env: NodeJS.ProcessEnv,
+  cwd: string,
+): ControllerConfig {
+  const configFile = flags.config ?? env.STOWAGE_CONFIG;
+  const file: Raw = configFile ? readConfigFile(path.resolve(cwd, configFile)) : {};
+  const raw: Raw = {};
+  for (const setting of SETTINGS) {
+    const value =
+      flags[setting.key] ??
+      env[envName(setting.key)] ??
+      file[setting.key] ??
+      ("default" in setting ? setting.default : undefined);
+    if (value !== undefined) raw[setting.key] = String(value);
+  }
+  const dataDir = path.resolve(cwd, raw.dataDir ?? "data");
+  return {
+    host: raw.host ?? "127.0.0.1",
+    port: integer("port", raw.port, 0, 65535),
+    dataDir,
+    database: raw.database ? path.resolve(cwd, raw.database) : path.join(dataDir, "stowage.db"),
+    logLevel: oneOf("logLevel", raw.logLevel ?? "info", [
+      "trace",
+      "debug",
+      "info",
+      "warn",
+      "error",
+      "fatal",
+      "silent",
+    ]),
+    tlsCert: raw.tlsCert ? path.resolve(cwd, raw.tlsCert) : undefined,
+    tlsKey: raw.tlsKey ? path.resolve(cwd, raw.tlsKey) : undefined,
+    validateResponses:
+      oneOf("validateResponses", raw.validateResponses ?? "false", ["true", "false"]) === "true",
+    shutdownGraceMs: integer("shutdownGraceMs", raw.shutdownGraceMs, 0, 600_000),
+  };
+}
+
+function readConfigFile(file: string): Raw {
+  const parsed: unknown = parse(readFileSync(file, "utf8"));
+  if (!parsed || typeof parsed !== "object" || Array.isArray(parsed))
+    throw new Error(`${file}: expected a mapping of settings`);
+  const known = new Set<string>(SETTINGS.map((setting) => setting.key));
+  const unknown = Object.keys(parsed).filter((key) => !known.has(key));
+  if (unknown.length > 0) throw new Error(`${file}: unknown settings ${unknown.join(", ")}`);
+  return Object.fromEntries(Object.entries(parsed).map(([key, value]) => [key, String(value)]));
+}
+
+function integer(name: string, value: string | undefined, min: number, max: number): number {
+  const parsed = Number(value);
+  if (!Number.isInteger(parsed) || parsed < min || parsed > max) {
+    throw new Error(`${name} must be an integer from ${min} to ${max} (got ${String(value)})`);
+  }
+  return parsed;
+}
+
+function oneOf<T extends string>(name: string, value: string, allowed: readonly T[]): T {
+  if (!(allowed as readonly string[]).includes(value))
+    throw new Error(`${name} must be one of ${allowed.join(", ")} (got ${value})`);
+  return value as T;
+}

@@ -1,0 +1,90 @@
+import express, { type Express } from "express";
+import {
+  createControlRouter,
+  openapiDocument,
+  type ControlHandlers,
+} from "@stowage/control-server";
+import { ApiError, type StowageRouter } from "@stowage/server-runtime";
+import { absolutePath as swaggerUiPath } from "swagger-ui-dist";
+import { stringify } from "yaml";
+import type { Stores } from "../services/control-context";
+import { grants, type OperatorPrincipal } from "../services/principal";
+import { TenantsService } from "../services/tenants-service";
+import { TokensService } from "../services/tokens-service";
+import type { Logger } from "../observability/logger";
+import type { Metrics } from "../observability/metrics";
+import { requestLog } from "../observability/request-log";
+import { DOCS_INIT_SCRIPT } from "./docs-page";
+import { auditHandlers } from "./control/audit";
+import { metaHandlers } from "./control/meta";
+import { tenantHandlers } from "./control/tenants";
+import { tokenHandlers } from "./control/tokens";
+
+export interface ControlAppOptions {
+  stores: Stores;
+  logger: Logger;
+  metrics: Metrics;
+  version: string;
+  /** Validate every response against the spec (tests always do). */
+  validateResponses: boolean;
+  readiness: () => { name: "store" | "signing_key" | "scheduler"; ok: boolean; message?: string }[];
+}
+
+export interface ControlApp {
+  app: Express;
+  router: StowageRouter;
+  tokens: TokensService;
+}
+
+const BEARER = /^Bearer ([A-Za-z0-9._~+/=-]+)$/;
+
+export function createControlApp(options: ControlAppOptions): ControlApp {
+  const { stores, logger, metrics } = options;
+  const tokens = new TokensService(stores);
+  const tenants = new TenantsService(stores);
+  const handlers: Partial<ControlHandlers<OperatorPrincipal>> = {
+    ...metaHandlers({
+      version: options.version,
+      specYaml: stringify(openapiDocument),
+      startedAt: new Date().toISOString(),
+      registry: metrics.registry,
+      readiness: options.readiness,
+    }),
+    ...tenantHandlers(tenants),
+    ...tokenHandlers(tokens),
+    ...auditHandlers(stores.audit, stores.auditLog),
+  };
+
+  const router = createControlRouter<OperatorPrincipal>(handlers, {
+    authenticate: ({ scheme, req }) => {
+      if (scheme !== "bearer") return undefined;
+      const header = req.get("authorization");
+      if (header === undefined) return undefined;
+      const secret = BEARER.exec(header)?.[1];
+      if (!secret)
+        throw new ApiError(
+          401,
+          "auth.invalid_token",
+          "The Authorization header is not a bearer token.",
+        );
+      return tokens.authenticate(secret);
+    },
+    authorize: ({ principal, verb }) => grants(principal, verb),
+    validateResponses: options.validateResponses,
+    logger: {
+      error: (details, message) => logger.error(details, message),
+      warn: (details, message) => logger.warn(details, message),
+    },
+  });
+
+  const app = express();
+  app.disable("x-powered-by");
+  app.set("etag", false);
+  app.use(requestLog(logger), metrics.middleware);
+  app.get("/docs/assets/docs-init.js", (_req, res) => {
+    res.type("text/javascript").send(DOCS_INIT_SCRIPT);
+  });
+  app.use("/docs/assets", express.static(swaggerUiPath(), { index: false, fallthrough: false }));
+  app.use(router);
+  return { app, router, tokens };
+}

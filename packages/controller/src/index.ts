@@ -1,0 +1,2 @@
+export { resolveConfig, type ControllerConfig } from "./config/controller-config";
+export { startController, type RunningController } from "./controller-server";

@@ -1,0 +1,50 @@
+import Database from "better-sqlite3";
+import { mkdirSync } from "node:fs";
+import path from "node:path";
+import { MIGRATIONS } from "./migrations";
+
+export type Db = Database.Database;
+
+/**
+ * Opens the store: WAL (readers never block the writer), foreign keys on, a busy timeout so a
+ * checkpoint does not fail a write, then every migration not yet applied, each in a transaction.
+ */
+export function openDatabase(file: string): Db {
+  if (file !== ":memory:") mkdirSync(path.dirname(file), { recursive: true });
+  const db = new Database(file);
+  db.pragma("journal_mode = WAL");
+  // NORMAL in WAL mode: a commit survives a process crash (SIGKILL); only an OS crash may lose the last ones.
+  db.pragma("synchronous = NORMAL");
+  db.pragma("foreign_keys = ON");
+  db.pragma("busy_timeout = 5000");
+  migrate(db);
+  return db;
+}
+
+export function migrate(db: Db): number {
+  db.exec(
+    "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)",
+  );
+  const applied = new Set(
+    db
+      .prepare<[], { version: number }>("SELECT version FROM schema_migrations")
+      .all()
+      .map((row) => row.version),
+  );
+  const record = db.prepare("INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)");
+  let count = 0;
+  for (const migration of MIGRATIONS) {
+    if (applied.has(migration.version)) continue;
+    db.transaction(() => {
+      db.exec(migration.sql);
+      record.run(migration.version, new Date().toISOString());
+    })();
+    count++;
+  }
+  return count;
+}
+
+/** Folds the WAL back into the main file, so a stopped controller leaves one self-contained file. */
+export function checkpoint(db: Db): void {
+  db.pragma("wal_checkpoint(TRUNCATE)");
+}

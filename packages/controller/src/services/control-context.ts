@@ -1,5 +1,6 @@
 import type { Db } from "../store/database";
 import { AuditStore } from "../store/audit-store";
+import { DeploymentsStore } from "../store/deployments-store";
 import { TenantsStore } from "../store/tenants-store";
 import { TokensStore } from "../store/tokens-store";
 import { AuditLog } from "./audit-log";
@@ -11,6 +12,7 @@ export interface Stores {
   tokens: TokensStore;
   audit: AuditStore;
   auditLog: AuditLog;
+  deployments: DeploymentsStore;
 }
 
 export function createStores(db: Db): Stores {
@@ -21,6 +23,7 @@ export function createStores(db: Db): Stores {
     tokens: new TokensStore(db),
     audit,
     auditLog: new AuditLog(audit),
+    deployments: new DeploymentsStore(db),
   };
 }
 

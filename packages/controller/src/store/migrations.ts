@@ -42,4 +42,50 @@ export const MIGRATIONS: { version: number; sql: string }[] = [
       CREATE INDEX audit_by_tenant ON audit_entries (tenant_id, sequence);
     `,
   },
+  {
+    version: 2,
+    sql: `
+      CREATE TABLE targets (
+        id TEXT PRIMARY KEY,
+        tenant_id TEXT NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,
+        name TEXT NOT NULL,
+        type TEXT NOT NULL,
+        description TEXT,
+        -- JSON: the type's settings without secrets.
+        settings TEXT NOT NULL,
+        -- JSON: the write-only secrets; never read back into an answer.
+        secrets TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        UNIQUE (tenant_id, name)
+      );
+      CREATE TABLE deployments (
+        id TEXT PRIMARY KEY,
+        tenant_id TEXT NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,
+        name TEXT NOT NULL,
+        description TEXT,
+        kind TEXT NOT NULL,
+        -- JSON: connection settings without secrets; the secrets column holds the write-only ones.
+        connection TEXT NOT NULL,
+        secrets TEXT NOT NULL,
+        -- JSON: { type: pull | script-agent | zeebe, ... } without secrets.
+        driver TEXT NOT NULL,
+        -- Denormalised from driver for the agent API: the pull agent that runs this deployment.
+        agent_id TEXT,
+        schedules TEXT NOT NULL,
+        target_ids TEXT NOT NULL,
+        retention TEXT NOT NULL,
+        compression TEXT NOT NULL,
+        encryption TEXT,
+        scripts TEXT NOT NULL,
+        paused INTEGER NOT NULL DEFAULT 0,
+        -- The highest backup sequence ever used: sequences are never reused, even after a delete.
+        last_sequence INTEGER NOT NULL DEFAULT 0,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        UNIQUE (tenant_id, name)
+      );
+      CREATE INDEX deployments_by_agent ON deployments (agent_id);
+    `,
+  },
 ];

@@ -27,15 +27,14 @@ export class DeploymentsStore {
   private readonly byIdOrNameStatement;
 
   constructor(db: Db) {
-    // Ids and names cannot collide (ids carry a `dep_` prefix and names are validated), so one
-    // lookup serves both; the id is tried first by the ORDER BY.
-    this.byIdOrNameStatement = db.prepare<[string, string, string], DeploymentRow>(
-      "SELECT * FROM deployments WHERE tenant_id = ? AND (id = ? OR name = ?) ORDER BY (id = name) LIMIT 1",
+    // The path parameter takes an id or a name; an id match wins over a name match.
+    this.byIdOrNameStatement = db.prepare<{ tenant: string; key: string }, DeploymentRow>(
+      "SELECT * FROM deployments WHERE tenant_id = @tenant AND (id = @key OR name = @key) ORDER BY id = @key DESC LIMIT 1",
     );
   }
 
   /** The tenant's deployment by id or name; another tenant's is `undefined` (the API says 404). */
   byIdOrName(tenantId: string, idOrName: string): DeploymentRow | undefined {
-    return this.byIdOrNameStatement.get(tenantId, idOrName, idOrName);
+    return this.byIdOrNameStatement.get({ tenant: tenantId, key: idOrName });
   }
 }

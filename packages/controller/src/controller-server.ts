@@ -9,6 +9,7 @@ import { createLogger, type Logger } from "./observability/logger";
 import { createMetrics } from "./observability/metrics";
 import { bootstrapAdmin } from "./services/bootstrap-admin";
 import { createStores } from "./services/control-context";
+import { DEFAULT_JOB_SETTINGS, JobsService } from "./services/jobs-service";
 import { checkpoint, openDatabase } from "./store/database";
 
 export const CONTROLLER_VERSION = "0.1.0";
@@ -18,6 +19,8 @@ export interface RunningController {
   /** Where the first start wrote the admin token, if this start was the first. */
   adminTokenFile?: string;
   logger: Logger;
+  /** The job state machine: what the agent API's handlers (and, until then, tests) drive jobs through. */
+  jobs: JobsService;
   /** Stop accepting, let in-flight requests finish (up to the grace period), checkpoint, close. */
   close(): Promise<void>;
 }
@@ -28,14 +31,26 @@ export async function startController(
 ): Promise<RunningController> {
   const db = openDatabase(config.database);
   const stores = createStores(db);
+  const jobs = new JobsService(stores, {
+    ...DEFAULT_JOB_SETTINGS,
+    leaseMs: config.jobLeaseMs,
+    maxActivePerDeployment: config.maxJobsPerDeployment,
+  });
   const metrics = createMetrics();
   const { app, router, tokens } = createControlApp({
     stores,
+    jobs,
     logger,
     metrics,
     version: CONTROLLER_VERSION,
     validateResponses: config.validateResponses,
     readiness: () => [storeCheck(db)],
+    // `url` is known once listening (below); requests, the only callers, come after that.
+    agentEndpoint: {
+      publicUrl: () => url,
+      tlsCertificatePem:
+        config.tlsCert && config.tlsKey ? readFileSync(config.tlsCert, "utf8") : undefined,
+    },
   });
   const adminTokenFile = bootstrapAdmin(stores, tokens, config.dataDir);
   if (adminTokenFile)
@@ -59,12 +74,18 @@ export async function startController(
   const host = config.host.includes(":") ? `[${config.host}]` : config.host;
   const url = `${scheme}://${host}:${port}`;
   logger.info({ url, database: config.database }, "controller listening");
+  const stopLeaseSweeper = jobs.startLeaseSweeper((error) =>
+    logger.error({ err: error }, "lease expiry sweep failed"),
+  );
 
   let closing: Promise<void> | undefined;
   const close = () =>
     (closing ??= (async () => {
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
+      stopLeaseSweeper();
+      // Follow streams end with their final frame now, rather than holding shutdown for the grace period.
+      stores.eventHub.close();
       const grace = setTimeout(() => server.closeAllConnections(), config.shutdownGraceMs);
       await closed;
       clearTimeout(grace);
@@ -72,7 +93,7 @@ export async function startController(
       db.close();
       logger.info("controller stopped");
     })());
-  return { url, adminTokenFile, logger, close };
+  return { url, adminTokenFile, logger, jobs, close };
 }
 
 function storeCheck(db: ReturnType<typeof openDatabase>) {

@@ -16,6 +16,10 @@ export interface ControllerConfig {
   validateResponses: boolean;
   /** How long shutdown waits for in-flight requests before closing them. */
   shutdownGraceMs: number;
+  /** How long a claimed job stays its agent's without a progress report. */
+  jobLeaseMs: number;
+  /** Queued plus running jobs a deployment may have before takes are 429. */
+  maxJobsPerDeployment: number;
 }
 
 /** Every setting: its flag, its `STOWAGE_*` variable and its config-file key are derived from `key`. */
@@ -52,6 +56,18 @@ export const SETTINGS = [
     flag: "--shutdown-grace-ms <ms>",
     help: "how long shutdown waits for requests",
     default: "10000",
+  },
+  {
+    key: "jobLeaseMs",
+    flag: "--job-lease-ms <ms>",
+    help: "how long a claimed job waits for its agent's next report",
+    default: "90000",
+  },
+  {
+    key: "maxJobsPerDeployment",
+    flag: "--max-jobs-per-deployment <n>",
+    help: "queued plus running jobs per deployment",
+    default: "10",
   },
 ] as const;
 
@@ -102,6 +118,8 @@ export function resolveConfig(
     validateResponses:
       oneOf("validateResponses", raw.validateResponses ?? "false", ["true", "false"]) === "true",
     shutdownGraceMs: integer("shutdownGraceMs", raw.shutdownGraceMs, 0, 600_000),
+    jobLeaseMs: integer("jobLeaseMs", raw.jobLeaseMs, 50, 86_400_000),
+    maxJobsPerDeployment: integer("maxJobsPerDeployment", raw.maxJobsPerDeployment, 1, 10_000),
   };
 }
 

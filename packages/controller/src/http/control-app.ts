@@ -7,16 +7,27 @@ import {
 import { ApiError, type StowageRouter } from "@stowage/server-runtime";
 import { absolutePath as swaggerUiPath } from "swagger-ui-dist";
 import { stringify } from "yaml";
+import type { AgentEndpoint } from "../services/agents-service";
 import type { Stores } from "../services/control-context";
 import { grants, type OperatorPrincipal } from "../services/principal";
+import { JobsService } from "../services/jobs-service";
+import { DeploymentsService } from "../services/deployments-service";
+import { TargetsService } from "../services/targets-service";
 import { TenantsService } from "../services/tenants-service";
 import { TokensService } from "../services/tokens-service";
 import type { Logger } from "../observability/logger";
 import type { Metrics } from "../observability/metrics";
 import { requestLog } from "../observability/request-log";
+import { registerCatalogMetrics } from "../observability/catalog-metrics";
 import { DOCS_INIT_SCRIPT } from "./docs-page";
+import { streamErrorFrame } from "./stream-error-frame";
+import { agentHandlers } from "./control/agents";
 import { auditHandlers } from "./control/audit";
+import { catalogHandlers } from "./control/catalog";
+import { deploymentHandlers } from "./control/deployments";
+import { enrollmentHandlers } from "./control/enrollments";
 import { metaHandlers } from "./control/meta";
+import { targetHandlers } from "./control/targets";
 import { tenantHandlers } from "./control/tenants";
 import { tokenHandlers } from "./control/tokens";
 
@@ -28,6 +39,10 @@ export interface ControlAppOptions {
   /** Validate every response against the spec (tests always do). */
   validateResponses: boolean;
   readiness: () => { name: "store" | "signing_key" | "scheduler"; ok: boolean; message?: string }[];
+  /** The URL and certificate agents see, for enrollments and issued identities. */
+  agentEndpoint?: AgentEndpoint;
+  /** The controller's one job state machine (its lease settings); a default one otherwise. */
+  jobs?: JobsService;
 }
 
 export interface ControlApp {
@@ -53,7 +68,13 @@ export function createControlApp(options: ControlAppOptions): ControlApp {
     ...tenantHandlers(tenants),
     ...tokenHandlers(tokens),
     ...auditHandlers(stores.audit, stores.auditLog),
+    ...enrollmentHandlers(stores, options.agentEndpoint),
+    ...agentHandlers(stores, options.agentEndpoint),
+    ...targetHandlers(new TargetsService(stores)),
+    ...deploymentHandlers(new DeploymentsService(stores)),
+    ...catalogHandlers(stores, options.jobs ?? new JobsService(stores)),
   };
+  registerCatalogMetrics(metrics, stores);
 
   const router = createControlRouter<OperatorPrincipal>(handlers, {
     authenticate: ({ scheme, req }) => {
@@ -71,6 +92,7 @@ export function createControlApp(options: ControlAppOptions): ControlApp {
     },
     authorize: ({ principal, verb }) => grants(principal, verb),
     validateResponses: options.validateResponses,
+    ndjsonErrorFrame: streamErrorFrame,
     logger: {
       error: (details, message) => logger.error(details, message),
       warn: (details, message) => logger.warn(details, message),

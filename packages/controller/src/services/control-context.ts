@@ -1,18 +1,25 @@
 import type { Db } from "../store/database";
+import { AgentsStore } from "../store/agents-store";
 import { AuditStore } from "../store/audit-store";
 import { DeploymentsStore } from "../store/deployments-store";
+import { EnrollmentsStore } from "../store/enrollments-store";
+import { TargetsStore } from "../store/targets-store";
 import { TenantsStore } from "../store/tenants-store";
 import { TokensStore } from "../store/tokens-store";
 import { AuditLog } from "./audit-log";
+import { createCatalogStores, type CatalogStores } from "./catalog-stores";
 
 /** The stores and the audit log over one database, built once at start (statements prepared once). */
-export interface Stores {
+export interface Stores extends CatalogStores {
   db: Db;
   tenants: TenantsStore;
   tokens: TokensStore;
   audit: AuditStore;
   auditLog: AuditLog;
   deployments: DeploymentsStore;
+  enrollments: EnrollmentsStore;
+  agents: AgentsStore;
+  targets: TargetsStore;
 }
 
 export function createStores(db: Db): Stores {
@@ -24,6 +31,10 @@ export function createStores(db: Db): Stores {
     audit,
     auditLog: new AuditLog(audit),
     deployments: new DeploymentsStore(db),
+    enrollments: new EnrollmentsStore(db),
+    agents: new AgentsStore(db),
+    targets: new TargetsStore(db),
+    ...createCatalogStores(db),
   };
 }
 

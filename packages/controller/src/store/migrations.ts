@@ -1,3 +1,5 @@
+import { CATALOG_AND_JOBS_SQL } from "./migration-4-catalog";
+
 /**
  * Versioned schema changes, applied in order at start and never edited once released: a change
  * is a new entry. Times are RFC 3339 UTC text, which sorts as time does.
@@ -86,6 +88,65 @@ export const MIGRATIONS: { version: number; sql: string }[] = [
         UNIQUE (tenant_id, name)
       );
       CREATE INDEX deployments_by_agent ON deployments (agent_id);
+    `,
+  },
+  {
+    version: 3,
+    sql: `
+      -- One-time enrollment tokens. Only the SHA-256 of the secret is kept: a stolen database
+      -- holds nothing an agent could enroll with. agent_id and agents.enrollment_id are history
+      -- links without foreign keys: deleting a used enrollment keeps its agent (the spec says so).
+      CREATE TABLE enrollments (
+        id TEXT PRIMARY KEY,
+        tenant_id TEXT NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,
+        description TEXT,
+        agent_name TEXT,
+        secret_hash TEXT NOT NULL UNIQUE,
+        created_at TEXT NOT NULL,
+        expires_at TEXT NOT NULL,
+        used_at TEXT,
+        agent_id TEXT
+      );
+      CREATE INDEX enrollments_by_tenant ON enrollments (tenant_id, id);
+      CREATE TABLE agents (
+        id TEXT PRIMARY KEY,
+        tenant_id TEXT NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,
+        name TEXT NOT NULL,
+        hostname TEXT,
+        version TEXT,
+        -- How it last authenticated; NULL until its first authenticated request.
+        auth_method TEXT CHECK (auth_method IN ('jwt', 'mtls')),
+        -- The enrolled key as a PEM SubjectPublicKeyInfo, and sha256:<hex> of its DER.
+        public_key TEXT NOT NULL,
+        public_key_fingerprint TEXT NOT NULL UNIQUE,
+        -- An issued mysql-backup identity: the Ed25519 public key derived from the seed (PEM
+        -- SubjectPublicKeyInfo) and its fingerprint. The seed itself is never stored.
+        identity_public_key TEXT,
+        identity_fingerprint TEXT UNIQUE,
+        identity_issued_at TEXT,
+        enrollment_id TEXT,
+        enrolled_at TEXT NOT NULL,
+        last_seen_at TEXT,
+        revoked_at TEXT
+      );
+      CREATE INDEX agents_by_tenant_name ON agents (tenant_id, name, id);
+    `,
+  },
+  { version: 4, sql: CATALOG_AND_JOBS_SQL },
+  {
+    version: 5,
+    sql: `
+      CREATE TABLE idempotency_records (
+        principal TEXT NOT NULL,
+        key_hash TEXT NOT NULL,
+        operation TEXT NOT NULL,
+        request_mac TEXT NOT NULL,
+        status INTEGER NOT NULL,
+        sealed BLOB NOT NULL,
+        created_at TEXT NOT NULL,
+        PRIMARY KEY (principal, key_hash)
+      );
+      CREATE INDEX idempotency_by_age ON idempotency_records (created_at);
     `,
   },
 ];

@@ -19,7 +19,10 @@ import type { Logger } from "../observability/logger";
 import type { Metrics } from "../observability/metrics";
 import { requestLog } from "../observability/request-log";
 import { registerCatalogMetrics } from "../observability/catalog-metrics";
+import { IdempotencyService } from "../services/idempotency";
+import { IdempotencyStore } from "../store/idempotency-store";
 import { DOCS_INIT_SCRIPT } from "./docs-page";
+import { withIdempotency } from "./idempotent-handlers";
 import { streamErrorFrame } from "./stream-error-frame";
 import { agentHandlers } from "./control/agents";
 import { auditHandlers } from "./control/audit";
@@ -76,7 +79,8 @@ export function createControlApp(options: ControlAppOptions): ControlApp {
   };
   registerCatalogMetrics(metrics, stores);
 
-  const router = createControlRouter<OperatorPrincipal>(handlers, {
+  const idempotency = new IdempotencyService(stores.db, new IdempotencyStore(stores.db));
+  const router = createControlRouter<OperatorPrincipal>(withIdempotency(handlers, idempotency), {
     authenticate: ({ scheme, req }) => {
       if (scheme !== "bearer") return undefined;
       const header = req.get("authorization");

@@ -17,6 +17,7 @@ export const IDEMPOTENCY_WINDOW_MS = 24 * 60 * 60 * 1000;
 export interface RecordedReply {
   status: number;
   body?: unknown;
+  headers?: Record<string, string | number | readonly string[]>;
 }
 
 /**
@@ -71,7 +72,7 @@ export class IdempotencyService {
         operation,
         request_mac: requestMac,
         status: reply.status,
-        sealed: seal(derived, { status: reply.status, body: reply.body }),
+        sealed: seal(derived, { status: reply.status, body: reply.body, headers: reply.headers }),
         created_at: new Date(now).toISOString(),
       });
       return reply;

@@ -888,6 +888,22 @@ describe("write-only secrets", () => {
         .client()
         .GET("/v1/deployments/{deployment}", { params: { path: { deployment: "scan-zeebe" } } }),
     );
+    // A job of a deployment with secrets records events: they must not carry the secrets either.
+    kept(
+      await t
+        .client()
+        .requestAs("post", "/v1/deployments/{deployment}/backups", "application/json", {
+          params: { path: { deployment: "scan-pg" } },
+          body: {},
+        }),
+    );
+    const events = kept(
+      await t
+        .client()
+        .requestAs("get", "/v1/events", "application/json", { params: { query: { limit: 1000 } } }),
+    );
+    expect(events.data?.result.items.length).toBeGreaterThan(0);
+    const eventRows = JSON.stringify(db.prepare("SELECT * FROM events").all());
     const audit = kept(await t.client().GET("/v1/audit", { params: { query: { limit: 1000 } } }));
     const auditRows = JSON.stringify(db.prepare("SELECT * FROM audit_entries").all());
 
@@ -901,7 +917,9 @@ describe("write-only secrets", () => {
     expect(createEntry?.details.secrets_set).toEqual(["connection.password", "driver.password"]);
 
     // Every secret any test of this file sent, not only this test's.
-    const everything = [JSON.stringify(answers), t.logs.join("\n"), auditRows].join("\n");
+    const everything = [JSON.stringify(answers), t.logs.join("\n"), auditRows, eventRows].join(
+      "\n",
+    );
     const leaked = issuedSecrets.filter((value) => everything.includes(value));
     expect(leaked).toEqual([]);
     expect(issuedSecrets).toEqual(expect.arrayContaining(Object.values(values)));

@@ -225,6 +225,7 @@ describe("meta routes", () => {
     expect((await t.client().GET("/v1/healthz")).data?.result.status).toBe("ok");
     expect((await t.client().GET("/v1/readyz")).data?.result.checks).toEqual([
       { name: "store", ok: true },
+      { name: "scheduler", ok: true },
     ]);
     const version = await t.client().GET("/v1/version");
     expect(version.data?.result.spec_sha256).toMatch(/^[0-9a-f]{64}$/);
@@ -239,6 +240,9 @@ describe("meta routes", () => {
     const text = await (await fetch(`${t.url}/metrics`)).text();
     expect(text).toMatch(/stowage_http_requests_total\{operation="getHealth",status="200"\} \d+/);
     expect(text).toContain("stowage_http_request_duration_seconds_bucket");
+    expect(text).toMatch(/stowage_agents\{state="seen"\} \d+/);
+    expect(text).toMatch(/stowage_jobs\{status="QUEUED"\} \d+/);
+    expect(text).toMatch(/stowage_backups\{state="COMPLETED"\} \d+/);
   });
 
   it("logs one line per request with its request id and no credentials", async () => {

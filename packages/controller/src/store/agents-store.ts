@@ -46,7 +46,17 @@ export class AgentsStore {
   private readonly setIdentityStatement;
   private readonly seenStatement;
 
+  private readonly presenceStatement;
   constructor(db: Db) {
+    this.presenceStatement = db.prepare<
+      [string],
+      { seen: number; unseen: number; revoked: number }
+    >(
+      `SELECT coalesce(sum(revoked_at IS NULL AND last_seen_at >= ?1), 0) AS seen,
+              coalesce(sum(revoked_at IS NULL AND (last_seen_at IS NULL OR last_seen_at < ?1)), 0) AS unseen,
+              coalesce(sum(revoked_at IS NOT NULL), 0) AS revoked
+       FROM agents`,
+    );
     this.insertStatement = db.prepare<AgentRow>(
       `INSERT INTO agents (id, tenant_id, name, hostname, version, auth_method, public_key, public_key_fingerprint,
          identity_public_key, identity_fingerprint, identity_issued_at, enrollment_id, enrolled_at, last_seen_at, revoked_at)
@@ -122,5 +132,10 @@ export class AgentsStore {
 
   seen(update: SeenUpdate): void {
     this.seenStatement.run(update);
+  }
+
+  /** Agents across tenants: seen since `since`, not seen since, and revoked (for the metrics). */
+  presence(since: string): { seen: number; unseen: number; revoked: number } {
+    return this.presenceStatement.get(since) ?? { seen: 0, unseen: 0, revoked: 0 };
   }
 }

@@ -52,8 +52,8 @@ export class AgentsStore {
       [string],
       { seen: number; unseen: number; revoked: number }
     >(
-      `SELECT coalesce(sum(revoked_at IS NULL AND last_seen_at >= ?1), 0) AS seen,
-              coalesce(sum(revoked_at IS NULL AND (last_seen_at IS NULL OR last_seen_at < ?1)), 0) AS unseen,
+      `SELECT coalesce(sum(revoked_at IS NULL AND last_seen_at >= @since), 0) AS seen,
+              coalesce(sum(revoked_at IS NULL AND (last_seen_at IS NULL OR last_seen_at < @since)), 0) AS unseen,
               coalesce(sum(revoked_at IS NOT NULL), 0) AS revoked
        FROM agents`,
     );
@@ -136,6 +136,6 @@ export class AgentsStore {
 
   /** Agents across tenants: seen since `since`, not seen since, and revoked (for the metrics). */
   presence(since: string): { seen: number; unseen: number; revoked: number } {
-    return this.presenceStatement.get(since) ?? { seen: 0, unseen: 0, revoked: 0 };
+    return this.presenceStatement.get({ since }) ?? { seen: 0, unseen: 0, revoked: 0 };
   }
 }

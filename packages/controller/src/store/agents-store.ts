@@ -49,7 +49,7 @@ export class AgentsStore {
   private readonly presenceStatement;
   constructor(db: Db) {
     this.presenceStatement = db.prepare<
-      [string],
+      { since: string },
       { seen: number; unseen: number; revoked: number }
     >(
       `SELECT coalesce(sum(revoked_at IS NULL AND last_seen_at >= @since), 0) AS seen,

@@ -9,7 +9,9 @@ import { createLogger, type Logger } from "./observability/logger";
 import { createMetrics } from "./observability/metrics";
 import { bootstrapAdmin } from "./services/bootstrap-admin";
 import { createStores } from "./services/control-context";
+import { HistoryPruner } from "./services/history-retention";
 import { DEFAULT_JOB_SETTINGS, JobsService } from "./services/jobs-service";
+import { Scheduler } from "./services/scheduler";
 import { checkpoint, openDatabase } from "./store/database";
 
 export const CONTROLLER_VERSION = "0.1.0";
@@ -21,6 +23,8 @@ export interface RunningController {
   logger: Logger;
   /** The job state machine: what the agent API's handlers (and, until then, tests) drive jobs through. */
   jobs: JobsService;
+  /** Turns schedules into backup jobs; `wake()` re-plans at once. */
+  scheduler: Scheduler;
   /** Stop accepting, let in-flight requests finish (up to the grace period), checkpoint, close. */
   close(): Promise<void>;
 }
@@ -36,6 +40,10 @@ export async function startController(
     leaseMs: config.jobLeaseMs,
     maxActivePerDeployment: config.maxJobsPerDeployment,
   });
+  const scheduler = new Scheduler(stores, jobs, {
+    clock: config.clock,
+    logger: logger.child({ component: "scheduler" }),
+  });
   const metrics = createMetrics();
   const { app, router, tokens } = createControlApp({
     stores,
@@ -44,7 +52,9 @@ export async function startController(
     metrics,
     version: CONTROLLER_VERSION,
     validateResponses: config.validateResponses,
-    readiness: () => [storeCheck(db)],
+    readiness: () => [storeCheck(db), scheduler.readiness()],
+    onDeploymentsChanged: () => scheduler.wake(),
+    clock: config.clock,
     // `url` is known once listening (below); requests, the only callers, come after that.
     agentEndpoint: {
       publicUrl: () => url,
@@ -77,6 +87,19 @@ export async function startController(
   const stopLeaseSweeper = jobs.startLeaseSweeper((error) =>
     logger.error({ err: error }, "lease expiry sweep failed"),
   );
+  const stopPruner = new HistoryPruner(stores, {
+    eventDays: config.eventRetentionDays,
+    logDays: config.logRetentionDays,
+    auditDays: config.auditRetentionDays,
+    jobDays: config.jobRetentionDays,
+    batchSize: config.retentionBatchSize,
+    intervalMs: config.retentionIntervalMs,
+  }).start(
+    (pruned) => logger.info({ pruned }, "retention removed old history"),
+    (error) => logger.error({ err: error }, "retention pass failed"),
+  );
+  // After listening, like the sweeper: its first pass may queue the catch-up of a downtime.
+  scheduler.start();
 
   let closing: Promise<void> | undefined;
   const close = () =>
@@ -84,6 +107,9 @@ export async function startController(
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
       stopLeaseSweeper();
+      // Before the database closes: no retention batch starts after this.
+      stopPruner();
+      scheduler.stop();
       // Follow streams end with their final frame now, rather than holding shutdown for the grace period.
       stores.eventHub.close();
       const grace = setTimeout(() => server.closeAllConnections(), config.shutdownGraceMs);
@@ -93,7 +119,7 @@ export async function startController(
       db.close();
       logger.info("controller stopped");
     })());
-  return { url, adminTokenFile, logger, jobs, close };
+  return { url, adminTokenFile, logger, jobs, scheduler, close };
 }
 
 function storeCheck(db: ReturnType<typeof openDatabase>) {

@@ -1254,10 +1254,26 @@ describe("metrics", () => {
       body: { name: "gone-admin", verbs: ["admin:*"], tenant_id: tenant.data?.result.id ?? "" },
     });
     const doomed = await setup({ token: token.data?.result.secret ?? "" });
+    const doomedClient = t.client(token.data?.result.secret ?? "");
+    const taken = [];
     for (let index = 0; index < 3; index++) {
-      await takeOk(doomed.deployment.name, {}, t.client(token.data?.result.secret ?? ""));
+      taken.push(await takeOk(doomed.deployment.name, {}, doomedClient));
     }
     jobs.claimNextJob(doomed.agent.id);
+    // Only an empty tenant can go: revoking its agent requeues the claimed job, its jobs are
+    // cancelled, its deployment and target deleted. Its jobs and backups go with the tenant.
+    await doomedClient.DELETE("/v1/agents/{agent}", {
+      params: { path: { agent: doomed.agent.id } },
+    });
+    for (const job of taken) {
+      await doomedClient.POST("/v1/jobs/{job}/cancel", { params: { path: { job: job.id } } });
+    }
+    await doomedClient.DELETE("/v1/deployments/{deployment}", {
+      params: { path: { deployment: doomed.deployment.id } },
+    });
+    await doomedClient.DELETE("/v1/targets/{target}", {
+      params: { path: { target: doomed.target.id } },
+    });
     const removed = await t.client().DELETE("/v1/tenants/{tenant}", {
       params: { path: { tenant: tenant.data?.result.id ?? "" } },
     });

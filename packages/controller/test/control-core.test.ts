@@ -159,6 +159,26 @@ describe("tenants", () => {
     expect(duplicate.response.status).toBe(409);
   });
 
+  it("lets only the root tenant's admins create tenants or tokens in another tenant", async () => {
+    const tenant = await t.client().POST("/v1/tenants", { body: { name: "island" } });
+    const islandId = tenant.data?.result.id ?? "";
+    const islandAdmin = await t.client().POST("/v1/tokens", {
+      body: { name: "island-admin", verbs: ["admin:*"], tenant_id: islandId },
+    });
+    const island = t.client(islandAdmin.data?.result.secret ?? "");
+    const rootTenant = (await t.client().GET("/v1/tokens")).data?.result.items[0].tenant_id ?? "";
+    const intoRoot = await island.POST("/v1/tokens", {
+      body: { name: "escape", verbs: ["admin:*"], tenant_id: rootTenant },
+    });
+    expect(intoRoot.response.status).toBe(403);
+    const newTenant = await island.POST("/v1/tenants", { body: { name: "island-two" } });
+    expect(newTenant.response.status).toBe(403);
+    const own = await island.POST("/v1/tokens", {
+      body: { name: "local", verbs: ["backup:read"] },
+    });
+    expect(own.response.status).toBe(201);
+  });
+
   it("refuses tenant administration without admin:*", async () => {
     const manager = await createToken(["token:manage"]);
     expect((await t.client(manager).GET("/v1/tenants")).response.status).toBe(403);

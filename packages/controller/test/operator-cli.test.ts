@@ -23,7 +23,7 @@ describe("the stowage operator CLI", () => {
   it("reports readiness as a table", async () => {
     const { code, stdout } = await stowage(["health"]);
     expect(code).toBe(0);
-    expect(stdout).toMatch(/^STATUS\s+CHECKS\nready\s+store:ok\n$/);
+    expect(stdout).toMatch(/^STATUS\s+CHECKS\nready\s+store:ok,scheduler:ok\n$/);
   });
 
   it("creates a token with -o json, shows the secret once, and lists it without", async () => {

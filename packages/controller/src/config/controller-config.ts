@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import { parse } from "yaml";
+import type { Clock } from "../services/clock";
 
 export interface ControllerConfig {
   host: string;
@@ -20,6 +21,23 @@ export interface ControllerConfig {
   jobLeaseMs: number;
   /** Queued plus running jobs a deployment may have before takes are 429. */
   maxJobsPerDeployment: number;
+  /** Days events are kept (0: forever). */
+  eventRetentionDays: number;
+  /** Days a finished job's log lines are kept after it ended (0: forever). */
+  logRetentionDays: number;
+  /** Days audit entries are kept (0: forever); the chain stays verifiable. */
+  auditRetentionDays: number;
+  /** Days a finished job (its phases, lines and events) is kept after it ended (0: forever). */
+  jobRetentionDays: number;
+  /** How often the retention pass runs. */
+  retentionIntervalMs: number;
+  /** Rows the retention pass removes per transaction, per kind. */
+  retentionBatchSize: number;
+  /**
+   * The scheduler's and the doctor's time source. Not a setting (no flag or variable): tests
+   * inject one to make slots come in milliseconds; the system clock otherwise.
+   */
+  clock?: Clock;
 }
 
 /** Every setting: its flag, its `STOWAGE_*` variable and its config-file key are derived from `key`. */
@@ -68,6 +86,42 @@ export const SETTINGS = [
     flag: "--max-jobs-per-deployment <n>",
     help: "queued plus running jobs per deployment",
     default: "10",
+  },
+  {
+    key: "eventRetentionDays",
+    flag: "--event-retention-days <days>",
+    help: "days events are kept (0 keeps them forever)",
+    default: "90",
+  },
+  {
+    key: "logRetentionDays",
+    flag: "--log-retention-days <days>",
+    help: "days a finished job's log lines are kept (0 keeps them forever)",
+    default: "30",
+  },
+  {
+    key: "auditRetentionDays",
+    flag: "--audit-retention-days <days>",
+    help: "days audit entries are kept (0 keeps them forever)",
+    default: "365",
+  },
+  {
+    key: "jobRetentionDays",
+    flag: "--job-retention-days <days>",
+    help: "days a finished job is kept, with its events and logs (0 keeps them forever)",
+    default: "90",
+  },
+  {
+    key: "retentionIntervalMs",
+    flag: "--retention-interval-ms <ms>",
+    help: "how often old history is pruned",
+    default: "600000",
+  },
+  {
+    key: "retentionBatchSize",
+    flag: "--retention-batch-size <rows>",
+    help: "rows pruned per transaction",
+    default: "1000",
   },
 ] as const;
 
@@ -120,6 +174,12 @@ export function resolveConfig(
     shutdownGraceMs: integer("shutdownGraceMs", raw.shutdownGraceMs, 0, 600_000),
     jobLeaseMs: integer("jobLeaseMs", raw.jobLeaseMs, 50, 86_400_000),
     maxJobsPerDeployment: integer("maxJobsPerDeployment", raw.maxJobsPerDeployment, 1, 10_000),
+    eventRetentionDays: integer("eventRetentionDays", raw.eventRetentionDays, 0, 36_500),
+    logRetentionDays: integer("logRetentionDays", raw.logRetentionDays, 0, 36_500),
+    auditRetentionDays: integer("auditRetentionDays", raw.auditRetentionDays, 0, 36_500),
+    jobRetentionDays: integer("jobRetentionDays", raw.jobRetentionDays, 0, 36_500),
+    retentionIntervalMs: integer("retentionIntervalMs", raw.retentionIntervalMs, 50, 86_400_000),
+    retentionBatchSize: integer("retentionBatchSize", raw.retentionBatchSize, 1, 100_000),
   };
 }
 

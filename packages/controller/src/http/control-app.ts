@@ -15,6 +15,8 @@ import { DeploymentsService } from "../services/deployments-service";
 import { TargetsService } from "../services/targets-service";
 import { TenantsService } from "../services/tenants-service";
 import { TokensService } from "../services/tokens-service";
+import type { Clock } from "../services/clock";
+import { DoctorService } from "../services/doctor";
 import type { Logger } from "../observability/logger";
 import type { Metrics } from "../observability/metrics";
 import { requestLog } from "../observability/request-log";
@@ -28,6 +30,8 @@ import { agentHandlers } from "./control/agents";
 import { auditHandlers } from "./control/audit";
 import { catalogHandlers } from "./control/catalog";
 import { deploymentHandlers } from "./control/deployments";
+import { tellingDeploymentChanges } from "./control/deployment-changes";
+import { doctorHandlers } from "./control/doctor";
 import { enrollmentHandlers } from "./control/enrollments";
 import { metaHandlers } from "./control/meta";
 import { targetHandlers } from "./control/targets";
@@ -46,6 +50,10 @@ export interface ControlAppOptions {
   agentEndpoint?: AgentEndpoint;
   /** The controller's one job state machine (its lease settings); a default one otherwise. */
   jobs?: JobsService;
+  /** Told after a deployment is created, changed or deleted: the scheduler re-plans at once. */
+  onDeploymentsChanged?: () => void;
+  /** The doctor's time (the scheduler's clock); the system clock otherwise. */
+  clock?: Clock;
 }
 
 export interface ControlApp {
@@ -60,6 +68,7 @@ export function createControlApp(options: ControlAppOptions): ControlApp {
   const { stores, logger, metrics } = options;
   const tokens = new TokensService(stores);
   const tenants = new TenantsService(stores);
+  const jobs = options.jobs ?? new JobsService(stores);
   const handlers: Partial<ControlHandlers<OperatorPrincipal>> = {
     ...metaHandlers({
       version: options.version,
@@ -72,10 +81,14 @@ export function createControlApp(options: ControlAppOptions): ControlApp {
     ...tokenHandlers(tokens),
     ...auditHandlers(stores.audit, stores.auditLog),
     ...enrollmentHandlers(stores, options.agentEndpoint),
-    ...agentHandlers(stores, options.agentEndpoint),
+    ...agentHandlers(stores, options.agentEndpoint, jobs),
     ...targetHandlers(new TargetsService(stores)),
-    ...deploymentHandlers(new DeploymentsService(stores)),
-    ...catalogHandlers(stores, options.jobs ?? new JobsService(stores)),
+    ...tellingDeploymentChanges(
+      deploymentHandlers(new DeploymentsService(stores)),
+      options.onDeploymentsChanged,
+    ),
+    ...catalogHandlers(stores, jobs),
+    ...doctorHandlers(new DoctorService(stores, jobs.settings, options.clock)),
   };
   registerCatalogMetrics(metrics, stores);
 

@@ -10,6 +10,7 @@ import {
 } from "./agent-keys";
 import type { CallContext, Stores } from "./control-context";
 import { nowIso } from "./identifiers";
+import type { JobsService } from "./jobs-service";
 import { pageRequest, toPage } from "./pagination";
 import { actorOf, type OperatorPrincipal } from "./principal";
 
@@ -33,6 +34,8 @@ export class AgentsService {
   constructor(
     private readonly stores: Stores,
     tlsCertificatePem: string | undefined,
+    /** The job state machine: revoking an agent requeues the jobs it holds. */
+    private readonly jobs: JobsService,
   ) {
     this.certificatePin =
       tlsCertificatePem === undefined ? undefined : certificateFingerprint(tlsCertificatePem);
@@ -46,32 +49,45 @@ export class AgentsService {
       request.limit + 1,
     );
     const page = toPage(rows, request, (row) => JSON.stringify([row.name, row.id]));
-    return { items: page.items.map(presentAgent), next_marker: page.next_marker };
+    // One grouped query for the page, not one per agent.
+    const inFlight = this.stores.jobs.runningCounts(page.items.map((row) => row.id));
+    return {
+      items: page.items.map((row) => presentAgent(row, inFlight.get(row.id) ?? 0)),
+      next_marker: page.next_marker,
+    };
   }
 
   get(call: Call, id: string): AgentView {
-    return presentAgent(this.row(call, id));
+    return this.present(this.row(call, id));
   }
 
   /**
    * Revoked at once: the agent API checks `isAgentActive` on every request, so its access tokens,
-   * enrolled key and issued identity stop working with this commit. Idempotent.
+   * enrolled key and issued identity stop working with this commit, and the jobs it held are
+   * requeued (once, then failed) in the same commit, as on a lost lease. Idempotent.
    */
   revoke(call: Call, id: string): AgentView {
     return this.stores.db.transaction(() => {
       const row = this.row(call, id);
       if (!row.revoked_at) {
-        this.stores.agents.revoke(id, call.principal.tenantId, nowIso());
+        const at = new Date();
+        this.stores.agents.revoke(id, call.principal.tenantId, at.toISOString());
+        const released = this.jobs.releaseAgentJobs(id, at);
         this.stores.auditLog.append({
           tenantId: call.principal.tenantId,
           actor: actorOf(call.principal),
           action: "agents.revoke",
           subject: { agent: id },
-          details: { name: row.name },
+          details: {
+            name: row.name,
+            ...(released.requeued.length > 0 ? { jobs_requeued: released.requeued } : {}),
+            ...(released.failed.length > 0 ? { jobs_failed: released.failed } : {}),
+            ...(released.cancelled.length > 0 ? { jobs_cancelled: released.cancelled } : {}),
+          },
           requestId: call.requestId,
         });
       }
-      return presentAgent(this.row(call, id));
+      return this.present(this.row(call, id));
     })();
   }
 
@@ -163,6 +179,10 @@ export class AgentsService {
     };
   }
 
+  private present(row: AgentRow): AgentView {
+    return presentAgent(row, this.stores.jobs.runningCounts([row.id]).get(row.id) ?? 0);
+  }
+
   private row(call: Call, id: string): AgentRow {
     // Another tenant's agent is 404, never 403: existence does not leak.
     const row = this.stores.agents.byId(id, call.principal.tenantId);
@@ -192,7 +212,8 @@ function decodeNameKey(after: string): [string, string] {
   });
 }
 
-export function presentAgent(row: AgentRow): AgentView {
+/** `inFlightJobs`: the jobs it has claimed and not completed (RUNNING, leased to it). */
+export function presentAgent(row: AgentRow, inFlightJobs: number): AgentView {
   return {
     id: row.id,
     tenant_id: row.tenant_id,
@@ -206,9 +227,7 @@ export function presentAgent(row: AgentRow): AgentView {
     enrollment_id: row.enrollment_id,
     enrolled_at: row.enrolled_at,
     last_seen_at: row.last_seen_at,
-    // No jobs table yet: nothing can be claimed, so nothing is in flight. Count claimed jobs here
-    // once the job store lands.
-    in_flight_jobs: 0,
+    in_flight_jobs: inFlightJobs,
     revoked_at: row.revoked_at,
   };
 }

@@ -104,6 +104,15 @@ export class DeploymentsService {
         updated_at: at,
       };
       this.stores.deployments.insert(row);
+      // A deleted deployment's backups belong to a later one of the same name (the spec's
+      // deleteDeployment); its sequences carry on from theirs, never reusing one.
+      const adopted = this.stores.backups.adoptOrphans(tenantId, row.name, row.id);
+      if (adopted > 0) {
+        this.stores.deployments.advanceLastSequence(
+          row.id,
+          this.stores.backups.maxSequence(row.id),
+        );
+      }
       this.stores.auditLog.append({
         tenantId,
         actor: actorOf(call.principal),
@@ -116,6 +125,7 @@ export class DeploymentsService {
           driver: settings.driver.type,
           target_ids: settings.target_ids,
           secrets_set: secretNames(secrets),
+          ...(adopted > 0 ? { adopted_backups: adopted } : {}),
         },
         requestId: call.requestId,
       });

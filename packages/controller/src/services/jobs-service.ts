@@ -435,36 +435,24 @@ export class JobsService {
     return this.stores.db.transaction(() => {
       const sweep: LeaseSweep = { requeued: [], failed: [], cancelled: [] };
       const at = now.toISOString();
-      for (const job of this.stores.jobs.expired(at)) {
-        if (job.cancel_requested_at) {
-          this.finishJob(job, "CANCELLED", at, {
-            message: "cancelled by an operator; the agent stopped reporting",
-          });
-          this.event(job, "job_cancelled", "warning", {
-            requested_at: job.cancel_requested_at,
-            reason: "lease_expired",
-          });
-          if (job.kind === "backup") this.catalog.failed(job, "cancelled", at);
-          sweep.cancelled.push(job.id);
-        } else if (job.requeues === 0) {
-          this.closeOpenPhase(job.id, "FAILED", at, "lease expired: the agent stopped reporting");
-          this.stores.jobs.requeue(job.id);
-          if (job.kind === "backup") this.catalog.requeued(job);
-          if (job.restore_id) this.stores.restores.setStatus(job.restore_id, "QUEUED", {});
-          this.event(job, "requeued", "warning", {
-            reason: "lease_expired",
-            agent: job.agent_id,
-            attempt: job.attempt,
-            lease_expired_at: job.lease_expires_at,
-          });
-          sweep.requeued.push(job.id);
-        } else {
-          this.failJob(job, at, {
-            code: "lease.expired",
-            message: `The agent stopped reporting: the lease expired on attempt ${job.attempt}, after a requeue.`,
-          });
-          sweep.failed.push(job.id);
-        }
+      for (const job of this.stores.jobs.expired(at))
+        this.loseLease(job, at, "lease_expired", sweep);
+      return sweep;
+    })();
+  }
+
+  /**
+   * The jobs a revoked agent held, handled as on a lost lease (the spec's revokeAgent): requeued
+   * once, then FAILED; one whose cancel was requested ends CANCELLED. Runs in the caller's
+   * transaction when there is one, so the revocation and its requeues commit together. A
+   * requeued job waits for the deployment's agent: one the operator assigns in place of this one.
+   */
+  releaseAgentJobs(agentId: string, now: Date = new Date()): LeaseSweep {
+    return this.stores.db.transaction(() => {
+      const sweep: LeaseSweep = { requeued: [], failed: [], cancelled: [] };
+      const at = now.toISOString();
+      for (const job of this.stores.jobs.runningOfAgent(agentId)) {
+        this.loseLease(job, at, "agent_revoked", sweep);
       }
       return sweep;
     })();
@@ -555,6 +543,55 @@ export class JobsService {
   }
 
   // --- transitions ------------------------------------------------------------------------------
+
+  /** A RUNNING job whose agent is gone: its lease ran out, or the agent was revoked. */
+  private loseLease(
+    job: JobRow,
+    at: string,
+    reason: "lease_expired" | "agent_revoked",
+    sweep: LeaseSweep,
+  ): void {
+    const why =
+      reason === "lease_expired" ? "the agent stopped reporting" : "the agent was revoked";
+    if (job.cancel_requested_at) {
+      this.finishJob(job, "CANCELLED", at, { message: `cancelled by an operator; ${why}` });
+      this.event(job, "job_cancelled", "warning", {
+        requested_at: job.cancel_requested_at,
+        reason,
+      });
+      if (job.kind === "backup") this.catalog.failed(job, "cancelled", at);
+      sweep.cancelled.push(job.id);
+    } else if (job.requeues === 0) {
+      this.closeOpenPhase(
+        job.id,
+        "FAILED",
+        at,
+        reason === "lease_expired" ? `lease expired: ${why}` : `lease revoked: ${why}`,
+      );
+      this.stores.jobs.requeue(job.id);
+      if (job.kind === "backup") this.catalog.requeued(job);
+      if (job.restore_id) this.stores.restores.setStatus(job.restore_id, "QUEUED", {});
+      this.event(job, "requeued", "warning", {
+        reason,
+        agent: job.agent_id,
+        attempt: job.attempt,
+        ...(reason === "lease_expired" ? { lease_expired_at: job.lease_expires_at } : {}),
+      });
+      sweep.requeued.push(job.id);
+    } else if (reason === "lease_expired") {
+      this.failJob(job, at, {
+        code: "lease.expired",
+        message: `The agent stopped reporting: the lease expired on attempt ${job.attempt}, after a requeue.`,
+      });
+      sweep.failed.push(job.id);
+    } else {
+      this.failJob(job, at, {
+        code: "agent.revoked",
+        message: `The agent was revoked on attempt ${job.attempt}, after a requeue.`,
+      });
+      sweep.failed.push(job.id);
+    }
+  }
 
   private succeed(job: JobRow, manifest: ResultManifest, at: string, completion: string): void {
     const deployment = this.deploymentOf(job);

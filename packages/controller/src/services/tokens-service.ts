@@ -63,8 +63,23 @@ export class TokensService {
 
   create(call: Call, input: TokenInput): TokenView & { secret: string } {
     const tenantId = input.tenant_id ?? call.principal.tenantId;
-    if (tenantId !== call.principal.tenantId && !grants(call.principal, "admin:*")) {
-      throw new ApiError(403, "authz.denied", "Creating a token in another tenant needs admin:*.");
+    if (tenantId !== call.principal.tenantId) {
+      if (!grants(call.principal, "admin:*")) {
+        throw new ApiError(
+          403,
+          "authz.denied",
+          "Creating a token in another tenant needs admin:*.",
+        );
+      }
+      // Only the root tenant administers others. The answer is the same whether the tenant exists
+      // or not, so a tenant's admin learns nothing about the others.
+      if (this.stores.tenants.root()?.id !== call.principal.tenantId) {
+        throw new ApiError(
+          403,
+          "authz.denied",
+          "Only the root tenant's admin tokens act in other tenants.",
+        );
+      }
     }
     const withheld = input.verbs.filter((verb) => !grants(call.principal, verb));
     if (withheld.length > 0) {
@@ -76,8 +91,9 @@ export class TokensService {
     }
     return this.stores.db.transaction(() => {
       if (!this.stores.tenants.byId(tenantId)) {
-        throw new ApiError(404, "resource.not_found", `No tenant ${tenantId}.`, {
-          subject: { tenant: tenantId },
+        // createToken documents no 404: a tenant_id naming no tenant is a bad request.
+        throw new ApiError(400, "request.invalid", `No tenant ${tenantId}.`, {
+          details: [{ path: "/body/tenant_id", message: "names no tenant" }],
         });
       }
       const { secret, row } = this.insert(tenantId, input);

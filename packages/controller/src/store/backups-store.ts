@@ -63,6 +63,13 @@ export type BackupResultUpdate = Pick<
   | "duration_ms"
 >;
 
+/** The backups a deleted deployment left under one name: whose, and their sequence range. */
+interface OrphanGroup {
+  deployment_id: string;
+  low: number;
+  high: number;
+}
+
 export interface BackupPageQuery {
   deploymentId: string;
   /** The last sequence of the previous page; the first page starts above every sequence. */
@@ -115,6 +122,7 @@ export class BackupsStore {
   private readonly releaseStatement;
   private readonly tombstoneStatement;
   private readonly retentionCandidatesStatement;
+  private readonly orphanGroupsStatement;
   private readonly adoptStatement;
   private readonly countByStateStatement;
   private readonly insertPartStatement;
@@ -195,10 +203,27 @@ export class BackupsStore {
        WHERE deployment_id = ? AND deleted_at IS NULL ORDER BY sequence DESC`,
     );
     // Only backups whose deployment is gone: a live deployment's catalog is never taken over.
-    this.adoptStatement = db.prepare<{ tenant: string; name: string; deployment: string }>(
-      `UPDATE backups SET deployment_id = @deployment
+    // Orphans by the deleted deployment they belong to, most recently written first; the
+    // backups_by_deployment_name index finds them.
+    this.orphanGroupsStatement = db.prepare<
+      { tenant: string; name: string; deployment: string },
+      OrphanGroup
+    >(
+      `SELECT deployment_id, min(sequence) AS low, max(sequence) AS high
+       FROM backups
        WHERE tenant_id = @tenant AND deployment_name = @name AND deployment_id != @deployment
-         AND NOT EXISTS (SELECT 1 FROM deployments d WHERE d.id = backups.deployment_id)`,
+         AND NOT EXISTS (SELECT 1 FROM deployments d WHERE d.id = backups.deployment_id)
+       GROUP BY deployment_id
+       ORDER BY max(created_at) DESC, deployment_id DESC`,
+    );
+    this.adoptStatement = db.prepare<{
+      tenant: string;
+      name: string;
+      from: string;
+      deployment: string;
+    }>(
+      `UPDATE backups SET deployment_id = @deployment
+       WHERE tenant_id = @tenant AND deployment_name = @name AND deployment_id = @from`,
     );
     this.countByStateStatement = db.prepare<[], { state: string; count: number }>(
       "SELECT label AS state, count FROM catalog_counts WHERE metric = 'backups'",
@@ -297,7 +322,28 @@ export class BackupsStore {
    * in the transaction that creates the deployment, then `maxSequence` for its last_sequence.
    */
   adoptOrphans(tenantId: string, name: string, deploymentId: string): number {
-    return this.adoptStatement.run({ tenant: tenantId, name, deployment: deploymentId }).changes;
+    // Sequences are unique per deployment. Deployments of one name deleted before adoption
+    // existed each numbered from 1, so their sequences can clash: the most recent one's
+    // backups are adopted, and an older one's only if its sequences clash with none taken.
+    const taken: { low: number; high: number }[] = [];
+    const own = this.maxSequence(deploymentId);
+    if (own > 0) taken.push({ low: 1, high: own });
+    let adopted = 0;
+    for (const group of this.orphanGroupsStatement.all({
+      tenant: tenantId,
+      name,
+      deployment: deploymentId,
+    })) {
+      if (taken.some((range) => group.low <= range.high && range.low <= group.high)) continue;
+      taken.push(group);
+      adopted += this.adoptStatement.run({
+        tenant: tenantId,
+        name,
+        from: group.deployment_id,
+        deployment: deploymentId,
+      }).changes;
+    }
+    return adopted;
   }
 
   /** Live (not tombstoned) backups by aggregated state, for the metrics gauge (trigger-kept counts). */

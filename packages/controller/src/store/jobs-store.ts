@@ -81,6 +81,8 @@ export class JobsStore {
   private readonly requestCancelStatement;
   private readonly requeueStatement;
   private readonly expiredStatement;
+  private readonly runningOfAgentStatement;
+  private readonly runningCountsStatement;
   private readonly deleteStatement;
   private readonly countByStatusStatement;
   private readonly insertPhaseStatement;
@@ -191,6 +193,15 @@ export class JobsStore {
     this.expiredStatement = db.prepare<[string], JobRow>(
       `SELECT * FROM jobs WHERE status = 'RUNNING' AND lease_expires_at < ?
        ORDER BY lease_expires_at`,
+    );
+    // Both seek jobs_running_by_agent (migration 7).
+    this.runningOfAgentStatement = db.prepare<[string], JobRow>(
+      "SELECT * FROM jobs WHERE agent_id = ? AND status = 'RUNNING' ORDER BY id",
+    );
+    this.runningCountsStatement = db.prepare<[string], { agent_id: string; count: number }>(
+      `SELECT agent_id, count(*) AS count FROM jobs
+       WHERE status = 'RUNNING' AND agent_id IN (SELECT value FROM json_each(?))
+       GROUP BY agent_id`,
     );
     this.deleteStatement = db.prepare<[string, string]>(
       "DELETE FROM jobs WHERE id = ? AND tenant_id = ?",
@@ -325,6 +336,21 @@ export class JobsStore {
   /** RUNNING jobs whose lease ran out before `at`. */
   expired(at: string): JobRow[] {
     return this.expiredStatement.all(at);
+  }
+
+  /** The jobs an agent holds: claimed, not yet completed. */
+  runningOfAgent(agentId: string): JobRow[] {
+    return this.runningOfAgentStatement.all(agentId);
+  }
+
+  /** How many jobs each of these agents holds; an agent holding none is absent. */
+  runningCounts(agentIds: readonly string[]): Map<string, number> {
+    if (agentIds.length === 0) return new Map();
+    return new Map(
+      this.runningCountsStatement
+        .all(JSON.stringify(agentIds))
+        .map((row) => [row.agent_id, row.count]),
+    );
   }
 
   delete(id: string, tenantId: string): boolean {

@@ -1,4 +1,6 @@
 import { CATALOG_AND_JOBS_SQL } from "./migration-4-catalog";
+import { SCHEDULER_SQL } from "./migration-6-scheduler";
+import { RETENTION_AND_AGENT_JOBS_SQL } from "./migration-7-retention";
 
 /**
  * Versioned schema changes, applied in order at start and never edited once released: a change
@@ -149,4 +151,6 @@ export const MIGRATIONS: { version: number; sql: string }[] = [
       CREATE INDEX idempotency_by_age ON idempotency_records (created_at);
     `,
   },
+  { version: 6, sql: SCHEDULER_SQL },
+  { version: 7, sql: RETENTION_AND_AGENT_JOBS_SQL },
 ];

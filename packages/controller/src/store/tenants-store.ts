@@ -8,6 +8,19 @@ export interface TenantRow {
   updated_at: string;
 }
 
+/** What keeps a tenant from being deleted (the spec's deleteTenant). */
+export interface TenantContents {
+  deployments: number;
+  targets: number;
+  /** Agents not revoked: a revoked agent's record cannot be removed, so it does not count. */
+  agents: number;
+  /**
+   * Live catalog entries, kept by deployments deleted earlier: they do not keep the tenant, but
+   * go with it, so the delete's audit entry says how many.
+   */
+  backups: number;
+}
+
 export class TenantsStore {
   private readonly insertStatement;
   private readonly byIdStatement;
@@ -15,6 +28,8 @@ export class TenantsStore {
   private readonly pageStatement;
   private readonly deleteStatement;
   private readonly countStatement;
+  private readonly rootStatement;
+  private readonly contentsStatement;
 
   constructor(db: Db) {
     this.insertStatement = db.prepare<TenantRow>(
@@ -28,6 +43,18 @@ export class TenantsStore {
     this.deleteStatement = db.prepare<[string]>("DELETE FROM tenants WHERE id = ?");
     this.countStatement = db.prepare<[], { count: number }>(
       "SELECT count(*) AS count FROM tenants",
+    );
+    // The first tenant (created on first start): it cannot be deleted, so it stays the oldest.
+    this.rootStatement = db.prepare<[], TenantRow>(
+      "SELECT * FROM tenants ORDER BY created_at, id LIMIT 1",
+    );
+    // Each count seeks an index that starts with tenant_id.
+    this.contentsStatement = db.prepare<{ tenant: string }, TenantContents>(
+      `SELECT
+         (SELECT count(*) FROM deployments WHERE tenant_id = @tenant) AS deployments,
+         (SELECT count(*) FROM targets WHERE tenant_id = @tenant) AS targets,
+         (SELECT count(*) FROM agents WHERE tenant_id = @tenant AND revoked_at IS NULL) AS agents,
+         (SELECT count(*) FROM backups WHERE tenant_id = @tenant AND deleted_at IS NULL) AS backups`,
     );
   }
 
@@ -54,5 +81,21 @@ export class TenantsStore {
 
   count(): number {
     return this.countStatement.get()?.count ?? 0;
+  }
+
+  /** The server's first (root) tenant, whose `admin:*` tokens see every tenant. */
+  root(): TenantRow | undefined {
+    return this.rootStatement.get();
+  }
+
+  contents(id: string): TenantContents {
+    return (
+      this.contentsStatement.get({ tenant: id }) ?? {
+        deployments: 0,
+        targets: 0,
+        agents: 0,
+        backups: 0,
+      }
+    );
   }
 }

@@ -1,6 +1,7 @@
 import type { ControlHandlers } from "@stowage/control-server";
 import type { Stores } from "../../services/control-context";
 import { AgentsService, type AgentEndpoint } from "../../services/agents-service";
+import type { JobsService } from "../../services/jobs-service";
 import type { OperatorPrincipal } from "../../services/principal";
 import { envelope } from "../envelope";
 import { nextLink } from "../next-link";
@@ -11,8 +12,12 @@ type Handlers = Pick<
   "listAgents" | "getAgent" | "revokeAgent" | "issueAgentIdentity"
 >;
 
-export function agentHandlers(stores: Stores, endpoint: AgentEndpoint | undefined): Handlers {
-  const agents = new AgentsService(stores, endpoint?.tlsCertificatePem);
+export function agentHandlers(
+  stores: Stores,
+  endpoint: AgentEndpoint | undefined,
+  jobs: JobsService,
+): Handlers {
+  const agents = new AgentsService(stores, endpoint?.tlsCertificatePem, jobs);
   return {
     listAgents: (ctx) => {
       const page = agents.list(ctx, ctx.query);

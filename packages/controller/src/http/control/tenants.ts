@@ -16,7 +16,7 @@ export function tenantHandlers(tenants: TenantsService): Handlers {
       body: envelope("tenants.create", tenants.create(ctx, ctx.body)),
     }),
     listTenants: (ctx) => {
-      const page = tenants.list(ctx.query);
+      const page = tenants.list(ctx, ctx.query);
       return {
         status: 200,
         headers: nextLink(ctx.req, page.next_marker),
@@ -25,7 +25,7 @@ export function tenantHandlers(tenants: TenantsService): Handlers {
     },
     getTenant: (ctx) => ({
       status: 200,
-      body: envelope("tenants.get", tenants.get(ctx.params.tenant)),
+      body: envelope("tenants.get", tenants.get(ctx, ctx.params.tenant)),
     }),
     deleteTenant: (ctx) => {
       tenants.delete(ctx, ctx.params.tenant);

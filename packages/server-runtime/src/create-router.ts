@@ -185,7 +185,10 @@ export function createStowageRouter<Principal>(
     if (!operation?.descriptor || !handler)
       return next(new ApiError(404, "resource.not_found", "No such route."));
     const controller = new AbortController();
-    res.once("close", () => controller.abort());
+    // Only a client that left aborts: aborting after a normal answer would cost a DOMException per request.
+    res.once("close", () => {
+      if (!res.writableFinished) controller.abort();
+    });
     try {
       const context = {
         params:

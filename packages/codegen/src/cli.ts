@@ -1,9 +1,9 @@
 #!/usr/bin/env node
 import path from "node:path";
 import { Command } from "commander";
-import { DEFAULT_CONFIG_FILE, loadConfig } from "./config";
-import { generateTarget, type GenerateTarget, type GeneratedFile } from "./generate";
-import { scaffoldServer } from "./scaffold";
+import { DEFAULT_CONFIG_FILE, loadConfig, specLabelFor } from "./config";
+import type { GenerateTarget } from "./generate";
+import { closeFormatter, prepareFormatter } from "./write/format";
 import { compareGenerated, writeGenerated } from "./write/sync-files";
 
 const program = new Command()
@@ -18,7 +18,8 @@ program
   .option("--out <dir>", "folder for --spec's generated files")
   .option("--name <name>", "kebab-case API name for --spec (factory names)", "api")
   .action(async (options: { config: string; spec?: string; out?: string; name: string }) => {
-    const files = await renderTargets(await targetsFor(options));
+    const { generateTargets } = await loadGenerator();
+    const files = await generateTargets(await targetsFor(options));
     const report = await writeGenerated(files);
     const touched = [...report.changed, ...report.orphaned.map((file) => `${file} (removed)`)];
     console.log(
@@ -33,7 +34,8 @@ program
   .description("Fail when committed generated files differ from what the specs generate")
   .option("-c, --config <file>", "config file listing the specs", DEFAULT_CONFIG_FILE)
   .action(async (options: { config: string }) => {
-    const files = await renderTargets(await targetsFor(options));
+    const { generateTargets } = await loadGenerator();
+    const files = await generateTargets(await targetsFor(options));
     const { changed, orphaned } = await compareGenerated(files);
     if (changed.length + orphaned.length === 0) {
       console.log(`generated code is up to date (${files.length} files)`);
@@ -57,15 +59,29 @@ program
   .option("--name <name>", "kebab-case API name (factory names)", "api")
   .option("--force", "overwrite existing files")
   .action(async (options: { spec: string; out: string; name: string; force?: boolean }) => {
+    prepareFormatter();
+    const { scaffoldServer } = await import("./scaffold");
+    const spec = path.resolve(options.spec);
+    const out = path.resolve(options.out);
     const written = await scaffoldServer({
-      spec: path.resolve(options.spec),
-      specLabel: relative(path.resolve(options.spec)),
+      spec,
+      // The label `generate` and `check` would give this spec, so the stubs are not stale.
+      specLabel: await specLabelFor(spec, out),
       name: options.name,
-      out: path.resolve(options.out),
+      out,
       force: options.force === true,
     });
     console.log(written.map(relative).join("\n"));
   });
+
+/**
+ * Starts the format workers, then loads the generator: openapi-typescript, TypeScript and Redocly
+ * take most of a second to load, and the workers load Prettier meanwhile instead of afterwards.
+ */
+async function loadGenerator(): Promise<typeof import("./generate")> {
+  prepareFormatter();
+  return import("./generate");
+}
 
 async function targetsFor(options: {
   config: string;
@@ -76,14 +92,9 @@ async function targetsFor(options: {
   if (options.spec) {
     if (!options.out) throw new Error("--spec needs --out");
     const spec = path.resolve(options.spec);
-    return [
-      {
-        name: options.name ?? "api",
-        spec,
-        specLabel: relative(spec),
-        out: path.resolve(options.out),
-      },
-    ];
+    const out = path.resolve(options.out);
+    // Labelled as the config above `out` labels it, whatever the working directory.
+    return [{ name: options.name ?? "api", spec, specLabel: await specLabelFor(spec, out), out }];
   }
   const config = await loadConfig(options.config);
   const inRoot = (file: string | undefined) =>
@@ -97,15 +108,15 @@ async function targetsFor(options: {
   }));
 }
 
-async function renderTargets(targets: GenerateTarget[]): Promise<GeneratedFile[]> {
-  return (await Promise.all(targets.map(generateTarget))).flat();
-}
-
 function relative(file: string): string {
   return path.relative(process.cwd(), file) || ".";
 }
 
-program.parseAsync().catch((error: unknown) => {
-  console.error(`stowage-codegen: ${error instanceof Error ? error.message : String(error)}`);
-  process.exitCode = 2;
-});
+program
+  .parseAsync()
+  .catch((error: unknown) => {
+    console.error(`stowage-codegen: ${error instanceof Error ? error.message : String(error)}`);
+    process.exitCode = 2;
+  })
+  // The format workers would not keep the process alive, but no thread should outlive the command.
+  .finally(closeFormatter);

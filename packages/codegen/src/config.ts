@@ -1,4 +1,4 @@
-import { readFile } from "node:fs/promises";
+import { readFile, stat } from "node:fs/promises";
 import path from "node:path";
 
 /** One spec and where its generated code goes (folders relative to the config file). */
@@ -30,7 +30,57 @@ export async function loadConfig(file: string): Promise<CodegenConfig> {
   if (!Array.isArray(specs) || specs.some((entry) => !isSpecEntry(entry))) {
     throw new Error(`${file}: expected { "specs": [{ "name", "spec", "client"?, "server"? }] }`);
   }
-  return { root: path.dirname(absolute), specs: specs as SpecEntry[] };
+  const root = path.dirname(absolute);
+  rejectSharedFolders(file, root, specs as SpecEntry[]);
+  return { root, specs: specs as SpecEntry[] };
+}
+
+/**
+ * Each folder belongs to one entry: generate removes what its entry does not generate there, so
+ * two entries in one folder would delete each other's files (or fight over `types.ts`). One spec
+ * may still be listed twice under the same name, for two different folders.
+ */
+function rejectSharedFolders(file: string, root: string, specs: SpecEntry[]): void {
+  const owners = new Map<string, { index: number; slot: string }>();
+  for (const [index, entry] of specs.entries()) {
+    for (const slot of ["client", "server"] as const) {
+      const folder = entry[slot];
+      if (folder === undefined) continue;
+      const resolved = path.resolve(root, folder);
+      const owner = owners.get(resolved);
+      if (!owner) {
+        owners.set(resolved, { index, slot });
+      } else if (owner.index !== index) {
+        throw new Error(
+          `${file}: specs[${owner.index}].${owner.slot} (${specs[owner.index].name}) and ` +
+            `specs[${index}].${slot} (${entry.name}) both write to ${folder}; ` +
+            "give each entry its own folders",
+        );
+      }
+    }
+  }
+}
+
+/**
+ * How generated headers name `spec`: relative to the folder of the nearest config file above
+ * `outDir` (the project root `check` labels from), or else to the working directory. So
+ * `generate --spec` and `scaffold` write what `check` expects, wherever they are run from.
+ */
+export async function specLabelFor(spec: string, outDir: string): Promise<string> {
+  const root = (await findConfigDir(path.resolve(outDir))) ?? process.cwd();
+  // Forward slashes, as in the config file, whatever the platform.
+  return path.relative(root, path.resolve(spec)).split(path.sep).join("/");
+}
+
+async function findConfigDir(from: string): Promise<string | undefined> {
+  for (let dir = from; ; dir = path.dirname(dir)) {
+    const found = await stat(path.join(dir, DEFAULT_CONFIG_FILE)).then(
+      (info) => info.isFile(),
+      () => false,
+    );
+    if (found) return dir;
+    if (path.dirname(dir) === dir) return undefined;
+  }
 }
 
 function isSpecEntry(value: unknown): value is SpecEntry {

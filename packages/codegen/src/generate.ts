@@ -9,7 +9,7 @@ import { emitOperations } from "./emit/operations-table";
 import { emitRouter } from "./emit/router-factory";
 import { emitTypes } from "./emit/typescript-types";
 import { emitZodSchemas } from "./emit/zod-schemas";
-import { formatTypeScript } from "./write/format";
+import { formatTypeScript, prepareFormatter } from "./write/format";
 
 export interface GeneratedFile {
   /** Absolute path. */
@@ -58,6 +58,8 @@ export async function loadModel(
 
 /** Load -> model -> emit -> format; pure apart from reading the spec. */
 export async function renderArtifacts(model: ApiModel): Promise<Artifacts> {
+  // Workers load Prettier while openapi-typescript runs (a no-op once they are up).
+  prepareFormatter();
   const types = await emitTypes(model);
   const sources: Artifacts = {
     "types.ts": types.source,
@@ -75,8 +77,31 @@ export async function renderArtifacts(model: ApiModel): Promise<Artifacts> {
   ) as unknown as Artifacts;
 }
 
-export async function generateTarget(target: GenerateTarget): Promise<GeneratedFile[]> {
-  const artifacts = await renderArtifacts(await loadModel(target));
+/**
+ * The artifacts of each target, in order. Targets with the same spec, name and label (one spec
+ * listed for several folders) have the same artifacts, so each distinct one is rendered once.
+ */
+export async function renderTargets(
+  targets: readonly Pick<GenerateTarget, "name" | "spec" | "specLabel">[],
+): Promise<Artifacts[]> {
+  // Before the first bundle: the workers load Prettier while Redocly bundles.
+  prepareFormatter();
+  const renders = new Map<string, Promise<Artifacts>>();
+  return Promise.all(
+    targets.map((target) => {
+      const key = JSON.stringify([target.spec, target.name, target.specLabel]);
+      let render = renders.get(key);
+      if (!render) {
+        render = loadModel(target).then(renderArtifacts);
+        renders.set(key, render);
+      }
+      return render;
+    }),
+  );
+}
+
+/** Where a target's artifacts go: the client's files, the server's, or all of them for `out`. */
+export function placeArtifacts(target: GenerateTarget, artifacts: Artifacts): GeneratedFile[] {
   const files: GeneratedFile[] = [];
   const place = (dir: string | undefined, names: readonly (keyof Artifacts)[]) => {
     if (!dir) return;
@@ -86,4 +111,15 @@ export async function generateTarget(target: GenerateTarget): Promise<GeneratedF
   place(target.server, SERVER_FILES);
   place(target.out, Object.keys(artifacts) as (keyof Artifacts)[]);
   return files;
+}
+
+export async function generateTargets(
+  targets: readonly GenerateTarget[],
+): Promise<GeneratedFile[]> {
+  const rendered = await renderTargets(targets);
+  return targets.flatMap((target, index) => placeArtifacts(target, rendered[index]));
+}
+
+export async function generateTarget(target: GenerateTarget): Promise<GeneratedFile[]> {
+  return generateTargets([target]);
 }

@@ -85,6 +85,15 @@ describe("the stowage operator CLI", () => {
     expect(result.stderr).toMatch(message);
   });
 
+  it("lists jobs filtered by state, as the job-limit suggestion says", async () => {
+    const queued = await stowage(["-o", "json", "jobs", "list", "--state", "QUEUED"]);
+    expect(queued.code).toBe(0);
+    expect(JSON.parse(queued.stdout)).toMatchObject({ items: [] });
+    const bad = await stowage(["jobs", "list", "--state", "NOPE"]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/request\.invalid/);
+  });
+
   it("exits 8 when the controller cannot be reached", async () => {
     let stderr = "";
     const code = await runOperatorCli(

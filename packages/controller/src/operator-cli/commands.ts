@@ -259,15 +259,30 @@ export function registerCommands(program: Command, session: Session): void {
   jobs
     .command("list")
     .option("--deployment <deployment>")
-    .action(async (options: { deployment?: string }) => {
-      const s = session();
-      s.show(
-        await s.client.GET("/v1/jobs", {
-          params: { query: { deployment: options.deployment, limit: 1000 } },
-        }),
-        jobColumns,
-      );
-    });
+    .option("--state <status>", "QUEUED, RUNNING, SUCCEEDED, FAILED or CANCELLED")
+    .option("--kind <kind>", "backup, restore or verify")
+    .action(
+      async (options: {
+        deployment?: string;
+        state?: Schemas["JobStatus"];
+        kind?: Schemas["JobKind"];
+      }) => {
+        const s = session();
+        s.show(
+          await s.client.GET("/v1/jobs", {
+            params: {
+              query: {
+                deployment: options.deployment,
+                state: options.state,
+                kind: options.kind,
+                limit: 1000,
+              },
+            },
+          }),
+          jobColumns,
+        );
+      },
+    );
   jobs.command("get <job>").action(async (job: string) => {
     const s = session();
     s.show(await s.client.GET("/v1/jobs/{job}", { params: { path: { job } } }), jobColumns);

@@ -2,8 +2,11 @@ import createClient, {
   createFinalURL,
   createQuerySerializer,
   defaultPathSerializer,
+  mergeHeaders,
   type Client,
+  type Middleware,
 } from "openapi-fetch";
+import { isDirectCall, readCallResult, type DirectInit } from "./direct-call";
 import { readErrorBody, StowageApiError } from "./errors";
 import { encodeNdjson, parseNdjson } from "./ndjson-lines";
 import type {
@@ -100,6 +103,10 @@ export type StowageClient<
 
 const querySerializer = createQuerySerializer();
 
+const VERBS = ["GET", "PUT", "POST", "DELETE", "OPTIONS", "HEAD", "PATCH", "TRACE"] as const;
+type Verb = (typeof VERBS)[number];
+type VerbCall = (path: string, init?: object) => Promise<CallResult<unknown>>;
+
 export function createStowageClient<
   Paths extends object,
   NdjsonResponses extends ItemMap = Record<string, never>,
@@ -108,14 +115,62 @@ export function createStowageClient<
   options: StowageClientOptions,
   itemSchemas: ItemSchemas = { responses: {}, requests: {} },
 ): StowageClient<Paths, NdjsonResponses, NdjsonRequests> {
+  const baseUrl = options.baseUrl.replace(/\/+$/, "");
   // openapi-fetch serializes bodies to strings, so one PendingRequest can be sent again on retry.
   const base = createClient<Paths>({
-    baseUrl: options.baseUrl,
+    baseUrl,
     headers: options.headers,
     Request: PendingRequest as unknown as typeof Request,
     fetch: (request) => send(() => request as unknown as PendingRequest, options),
   });
   const validateItems = options.validateItems !== false;
+  // Middleware sees openapi-fetch's request, so once any is registered every call goes through
+  // openapi-fetch. `eject` leaves it so: the flag only ever picks the slower path, never a wrong one.
+  let middlewareUsed = false;
+
+  const sendDirect = async (method: string, path: string, init: DirectInit | undefined) => {
+    const params = init?.params ?? {};
+    // openapi-fetch's own URL and header rules, so a direct call sends what it would have sent.
+    const request: OutgoingRequest = {
+      url: createFinalURL(path, {
+        baseUrl,
+        params,
+        querySerializer,
+        pathSerializer: defaultPathSerializer,
+      }),
+      method,
+      headers:
+        options.headers || init?.headers || params.header
+          ? mergeHeaders(options.headers, init?.headers, params.header)
+          : undefined,
+      signal: init?.signal ?? null,
+    };
+    return readCallResult(await send(() => request, options), method);
+  };
+  const verbCalls = {} as Record<Verb, VerbCall>;
+  for (const verb of VERBS) {
+    const viaOpenapiFetch = base[verb] as unknown as VerbCall;
+    verbCalls[verb] = (path, init) =>
+      !middlewareUsed && isDirectCall(init)
+        ? sendDirect(verb, path, init)
+        : viaOpenapiFetch(path, init);
+  }
+  const viaOpenapiFetch = base.request as unknown as (
+    method: string,
+    ...call: Parameters<VerbCall>
+  ) => ReturnType<VerbCall>;
+  const baseUse = base.use;
+  const calls = {
+    ...verbCalls,
+    request: (method: string, path: string, init?: object) =>
+      !middlewareUsed && isDirectCall(init)
+        ? sendDirect(method.toUpperCase(), path, init)
+        : viaOpenapiFetch(method, path, init),
+    use: (...middleware: Middleware[]) => {
+      middlewareUsed = true;
+      baseUse(...middleware);
+    },
+  };
 
   const buildRequest = (
     method: string,
@@ -129,7 +184,7 @@ export function createStowageClient<
       header?: Record<string, string>;
     };
     const url = createFinalURL(path, {
-      baseUrl: options.baseUrl.replace(/\/+$/, ""),
+      baseUrl,
       params: { path: params.path, query: params.query },
       querySerializer,
       pathSerializer: defaultPathSerializer,
@@ -212,7 +267,7 @@ export function createStowageClient<
       );
     },
   };
-  return Object.assign(base, extensions);
+  return Object.assign(base, calls, extensions);
 }
 
 async function* validated<T>(

@@ -24,13 +24,17 @@ export interface TransportOptions {
 
 /**
  * What one attempt sends. Not a `Request`: fetch builds its own from a URL and an init, and each
- * extra Request, clone or Headers copy costs tens of microseconds a call (scripts/bench/client.ts).
+ * extra Request, clone or Headers copy is paid on every call (scripts/bench/client.ts).
  */
 export interface OutgoingRequest {
   url: string;
   method: string;
-  /** Owned by this call: the transport sets the request id and the token on it. */
-  headers: Headers;
+  /**
+   * Owned by this call: the transport sets the request id and the token on it. Absent when the
+   * call has no header of its own: the transport then sends a plain record, which spares fetch a
+   * Headers object to build and copy on every call.
+   */
+  headers?: Headers;
   body?: RequestInit["body"];
   signal?: AbortSignal | null;
 }
@@ -57,16 +61,17 @@ export async function send(
   let forceRefresh = false;
   for (let attempt = 0; ; attempt++) {
     const request = makeRequest();
-    requestId ??= request.headers.get(REQUEST_ID_HEADER) ?? (options.requestId ?? randomUUID)();
-    callerAuthorization ??= request.headers.has("authorization");
-    request.headers.set(REQUEST_ID_HEADER, requestId);
+    requestId ??= request.headers?.get(REQUEST_ID_HEADER) ?? (options.requestId ?? randomUUID)();
+    callerAuthorization ??= request.headers?.has("authorization") ?? false;
+    let authorization: string | undefined;
     if (options.auth && !callerAuthorization) {
-      request.headers.set(
-        "authorization",
-        `Bearer ${await options.auth.getToken({ forceRefresh })}`,
-      );
+      // Providers mostly answer from memory: awaiting a plain string would still cost a turn of
+      // the microtask queue on every call.
+      const token = options.auth.getToken({ forceRefresh });
+      authorization = `Bearer ${typeof token === "string" ? token : await token}`;
     }
-    const response = await fetchImpl(request.url, fetchInit(request, options));
+    const headers = withCallHeaders(request.headers, requestId, authorization);
+    const response = await fetchImpl(request.url, fetchInit(request, headers, options));
     if (response.status === 401 && options.auth && !callerAuthorization && !refreshed) {
       refreshed = true;
       forceRefresh = true;
@@ -93,23 +98,42 @@ export async function send(
   }
 }
 
-function fetchInit(request: OutgoingRequest, options: TransportOptions): RequestInit {
+function withCallHeaders(
+  headers: Headers | undefined,
+  requestId: string,
+  authorization: string | undefined,
+): Headers | Record<string, string> {
+  if (headers === undefined) {
+    return authorization === undefined
+      ? { [REQUEST_ID_HEADER]: requestId }
+      : { [REQUEST_ID_HEADER]: requestId, authorization };
+  }
+  headers.set(REQUEST_ID_HEADER, requestId);
+  if (authorization !== undefined) headers.set("authorization", authorization);
+  return headers;
+}
+
+function fetchInit(
+  request: OutgoingRequest,
+  headers: Headers | Record<string, string>,
+  options: TransportOptions,
+): RequestInit {
   const signal = options.timeoutMs
     ? AbortSignal.any([
         ...(request.signal ? [request.signal] : []),
         AbortSignal.timeout(options.timeoutMs),
       ])
     : request.signal;
-  const streamed = request.body instanceof ReadableStream;
   // `dispatcher` and `duplex` are undici's extensions of RequestInit. The dispatcher is typed
   // `unknown` in the options: an Agent from the undici package is not the undici-types Dispatcher
   // that Node's fetch declares, though it works at run time.
-  return {
+  const init: Omit<RequestInit, "dispatcher"> & { duplex?: "half"; dispatcher?: unknown } = {
     method: request.method,
-    headers: request.headers,
+    headers,
     body: request.body,
     signal,
-    ...(streamed ? { duplex: "half" } : {}),
-    ...(options.dispatcher ? { dispatcher: options.dispatcher } : {}),
-  } as RequestInit;
+  };
+  if (request.body instanceof ReadableStream) init.duplex = "half";
+  if (options.dispatcher) init.dispatcher = options.dispatcher;
+  return init as RequestInit;
 }

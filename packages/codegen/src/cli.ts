@@ -2,6 +2,8 @@
 import path from "node:path";
 import { Command } from "commander";
 import { DEFAULT_CONFIG_FILE, loadConfig, specLabelFor } from "./config";
+import type { DiffOptions } from "./diff/diff-command";
+import { BASELINE_DIR } from "./diff/sources/baseline-dir";
 import type { GenerateTarget } from "./generate";
 import { closeFormatter, prepareFormatter } from "./write/format";
 import { compareGenerated, writeGenerated } from "./write/sync-files";
@@ -71,6 +73,49 @@ program
       out,
       force: options.force === true,
     });
+    console.log(written.map(relative).join("\n"));
+  });
+
+program
+  .command("diff")
+  .description(
+    "Report every change between two versions of a spec (breaking, non-breaking or deprecation) " +
+      "and what it changes in the generated types; exit 1 on a breaking change",
+  )
+  .argument("[files...]", "BASE HEAD spec files; or, with --git, one spec file")
+  .option(
+    "--git <ref>",
+    "compare the working tree with this git ref (configured specs, or the file)",
+  )
+  .option(
+    "--baseline [dir]",
+    `compare each configured spec with its baseline (default ${BASELINE_DIR})`,
+  )
+  .option("--spec <name>", "only this spec of the config (with --git or --baseline)")
+  .option("-c, --config <file>", "config file listing the specs", DEFAULT_CONFIG_FILE)
+  .option("--format <format>", "text, markdown (a pull-request comment) or json", "text")
+  .option("--allow-breaking", "exit 0 even when a change is breaking")
+  .option("--no-types", "leave out the changes of the generated TypeScript types")
+  .option("--color", "colour the text report (default: on a terminal, unless NO_COLOR)")
+  .option("--no-color", "never colour the text report")
+  .action(async (files: string[], options: DiffOptions) => {
+    const { runDiffCommand } = await import("./diff/diff-command");
+    process.exitCode = await runDiffCommand(files, options);
+  });
+
+program
+  .command("baseline")
+  .description(
+    "Take the baseline of each configured spec (at a release): the contract `diff --baseline` gates on",
+  )
+  .option("-c, --config <file>", "config file listing the specs", DEFAULT_CONFIG_FILE)
+  .option("--spec <name>", "only this spec of the config")
+  .option("--out <dir>", "folder of the baselines, relative to the config", BASELINE_DIR)
+  .action(async (options: { config: string; spec?: string; out: string }) => {
+    const { configuredSpecs } = await import("./diff/sources/configured-specs");
+    const { takeBaselines } = await import("./diff/sources/baseline");
+    const { root, specs } = await configuredSpecs(options.config, options.spec);
+    const written = await takeBaselines(root, options.out, specs);
     console.log(written.map(relative).join("\n"));
   });
 

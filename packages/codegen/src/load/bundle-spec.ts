@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { bundle, createConfig, type Config } from "@redocly/openapi-core";
+import { bundle, createConfig, type BaseResolver, type Config } from "@redocly/openapi-core";
 import type { OpenApiDocument } from "./openapi-document";
 
 export interface BundledSpec {
@@ -11,10 +11,16 @@ export interface BundledSpec {
 
 let config: Promise<Config> | undefined;
 
-export async function bundleSpec(file: string): Promise<BundledSpec> {
+/** `resolver` reads the files of another source (a git commit) instead of the working tree. */
+export async function bundleSpec(file: string, resolver?: BaseResolver): Promise<BundledSpec> {
   // An empty Redocly config: bundling must not depend on a lint configuration found on disk.
   config ??= createConfig({});
-  const result = await bundle({ ref: file, config: await config, dereference: false });
+  const result = await bundle({
+    ref: file,
+    config: await config,
+    dereference: false,
+    ...(resolver ? { externalRefResolver: resolver } : {}),
+  });
   const errors = result.problems.filter((problem) => problem.severity === "error");
   if (errors.length > 0) {
     const lines = errors.map((problem) => `  ${problem.message}`);

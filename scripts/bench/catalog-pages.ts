@@ -192,12 +192,19 @@ async function main(): Promise<void> {
     }
     console.log("");
 
-    const service = new BackupsService(stores, new JobsService(stores));
+    const jobs = new JobsService(stores);
     const viaService: Fetcher = (marker) => {
-      const page = service.list(seeded.readerCall, deployment.name, { limit, marker });
+      // A service per call: one service keeps the pages it answered (until a backup changes),
+      // and this path measures reading a page, not finding it again.
+      const service = new BackupsService(stores, jobs);
+      const listing = service.list(seeded.readerCall, deployment.name, { limit, marker });
+      // The service answers JSON (the stored views joined); reading it is part of the call.
+      const page = JSON.parse(listing.json.bytes.toString("utf8")) as {
+        items: { sequence: number }[];
+      };
       return check(
         page.items.map((item) => item.sequence),
-        page.next_marker,
+        listing.next_marker,
       );
     };
     const viaStore: Fetcher = (marker) => {

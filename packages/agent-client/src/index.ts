@@ -8,3 +8,10 @@ export {
   type StowageClientOptions,
   type TokenProvider,
 } from "@stowage/client-runtime";
+export {
+  accessTokenProvider,
+  signClientAssertion,
+  type AccessTokenProviderOptions,
+  type AgentCredentials,
+  type EndpointMap,
+} from "./access-token-provider";

@@ -4,14 +4,20 @@ import http from "node:http";
 import https from "node:https";
 import type { AddressInfo } from "node:net";
 import type { ControllerConfig } from "./config/controller-config";
+import { createAgentApi } from "./http/agent-app";
 import { createControlApp } from "./http/control-app";
 import { createLogger, type Logger } from "./observability/logger";
 import { createMetrics } from "./observability/metrics";
 import { bootstrapAdmin } from "./services/bootstrap-admin";
 import { createStores } from "./services/control-context";
+import { ScriptAgentDriver } from "./services/drivers/script-agent-driver";
+import { ZeebeDriver } from "./services/drivers/zeebe-driver";
 import { HistoryPruner } from "./services/history-retention";
 import { DEFAULT_JOB_SETTINGS, JobsService } from "./services/jobs-service";
+import { IdentitySeedVault } from "./services/identity-seed-vault";
+import type { JobWaiters } from "./services/job-waiters";
 import { Scheduler } from "./services/scheduler";
+import { SigningKeyRing } from "./services/signing-keys";
 import { checkpoint, openDatabase } from "./store/database";
 
 export const CONTROLLER_VERSION = "0.1.0";
@@ -23,6 +29,8 @@ export interface RunningController {
   logger: Logger;
   /** The job state machine: what the agent API's handlers (and, until then, tests) drive jobs through. */
   jobs: JobsService;
+  /** The agent API's held claims (long polls), by agent. */
+  jobWaiters: JobWaiters;
   /** Turns schedules into backup jobs; `wake()` re-plans at once. */
   scheduler: Scheduler;
   /** Stop accepting, let in-flight requests finish (up to the grace period), checkpoint, close. */
@@ -39,12 +47,42 @@ export async function startController(
     ...DEFAULT_JOB_SETTINGS,
     leaseMs: config.jobLeaseMs,
     maxActivePerDeployment: config.maxJobsPerDeployment,
+    agentOfflineAfterMs: config.agentOfflineAfterSeconds * 1000,
   });
   const scheduler = new Scheduler(stores, jobs, {
     clock: config.clock,
     logger: logger.child({ component: "scheduler" }),
   });
   const metrics = createMetrics();
+  const keys = new SigningKeyRing(config.dataDir);
+  const seedVault = new IdentitySeedVault(config.dataDir);
+  keys.ensure();
+  const tlsCertificatePem =
+    config.tlsCert && config.tlsKey ? readFileSync(config.tlsCert, "utf8") : undefined;
+  const tls = tlsCertificatePem !== undefined;
+  // `url` is known once listening (below); requests, the only callers, come after that.
+  const publicUrl = () => config.publicUrl ?? url;
+  const agentApi = createAgentApi({
+    stores,
+    jobs,
+    keys,
+    logger,
+    publicUrl,
+    reporting: config.reporting,
+    accessTokenLifetimeSeconds: config.accessTokenLifetimeSeconds,
+    tokenRequestsPerMinute: config.tokenRequestsPerMinute,
+    logMaxBytes: config.agentLogMaxBytes,
+    traceMaxBytes: config.agentTraceMaxBytes,
+    tlsCertificatePem,
+    seedVault,
+    validateResponses: config.validateResponses,
+  });
+  metrics.gauge(
+    "stowage_agent_claims_waiting",
+    "Agent claims held open now (long polls).",
+    [],
+    () => [{ labels: {}, value: agentApi.waiters.count }],
+  );
   const { app, router, tokens } = createControlApp({
     stores,
     jobs,
@@ -52,14 +90,14 @@ export async function startController(
     metrics,
     version: CONTROLLER_VERSION,
     validateResponses: config.validateResponses,
-    readiness: () => [storeCheck(db), scheduler.readiness()],
+    readiness: () => [storeCheck(db), signingKeyCheck(keys), scheduler.readiness()],
     onDeploymentsChanged: () => scheduler.wake(),
     clock: config.clock,
-    // `url` is known once listening (below); requests, the only callers, come after that.
+    agentApi: agentApi.middleware,
     agentEndpoint: {
-      publicUrl: () => url,
-      tlsCertificatePem:
-        config.tlsCert && config.tlsKey ? readFileSync(config.tlsCert, "utf8") : undefined,
+      publicUrl,
+      tlsCertificatePem,
+      seedVault,
     },
   });
   const adminTokenFile = bootstrapAdmin(stores, tokens, config.dataDir);
@@ -68,19 +106,26 @@ export async function startController(
       { file: adminTokenFile },
       "first start: created an admin:* token; its secret is in this file (mode 0600)",
     );
-  await router.ready();
+  await Promise.all([router.ready(), agentApi.router.ready()]);
 
   const server =
     config.tlsCert && config.tlsKey
       ? https.createServer(
-          { cert: readFileSync(config.tlsCert), key: readFileSync(config.tlsKey) },
+          {
+            cert: readFileSync(config.tlsCert),
+            key: readFileSync(config.tlsKey),
+            // Agents may present a self-signed certificate (mysql-backup does): the agent API
+            // decides by its key, so the handshake asks for one and rejects none.
+            requestCert: true,
+            rejectUnauthorized: false,
+          },
           app,
         )
       : http.createServer(app);
   server.listen(config.port, config.host);
   await once(server, "listening");
   const { port } = server.address() as AddressInfo;
-  const scheme = config.tlsCert && config.tlsKey ? "https" : "http";
+  const scheme = tls ? "https" : "http";
   const host = config.host.includes(":") ? `[${config.host}]` : config.host;
   const url = `${scheme}://${host}:${port}`;
   logger.info({ url, database: config.database }, "controller listening");
@@ -100,6 +145,14 @@ export async function startController(
   );
   // After listening, like the sweeper: its first pass may queue the catch-up of a downtime.
   scheduler.start();
+  const scriptAgentDriver = new ScriptAgentDriver(stores, jobs, {
+    logger: logger.child({ component: "script-agent-driver" }),
+  });
+  scriptAgentDriver.start();
+  const zeebeDriver = new ZeebeDriver(stores, jobs, {
+    logger: logger.child({ component: "zeebe-driver" }),
+  });
+  zeebeDriver.start();
 
   let closing: Promise<void> | undefined;
   const close = () =>
@@ -110,6 +163,8 @@ export async function startController(
       // Before the database closes: no retention batch starts after this.
       stopPruner();
       scheduler.stop();
+      // Before the database closes: its runs report into jobs until they have stopped.
+      await Promise.all([scriptAgentDriver.stop(), zeebeDriver.stop()]);
       // Follow streams end with their final frame now, rather than holding shutdown for the grace period.
       stores.eventHub.close();
       const grace = setTimeout(() => server.closeAllConnections(), config.shutdownGraceMs);
@@ -119,7 +174,13 @@ export async function startController(
       db.close();
       logger.info("controller stopped");
     })());
-  return { url, adminTokenFile, logger, jobs, scheduler, close };
+  return { url, adminTokenFile, logger, jobs, jobWaiters: agentApi.waiters, scheduler, close };
+}
+
+function signingKeyCheck(keys: SigningKeyRing) {
+  return keys.current()
+    ? { name: "signing_key" as const, ok: true }
+    : { name: "signing_key" as const, ok: false, message: "no token signing key on disk" };
 }
 
 function storeCheck(db: ReturnType<typeof openDatabase>) {

@@ -40,7 +40,7 @@ export async function runOperatorCli(
   let session: OperatorSession | undefined;
   registerCommands(
     program,
-    () => (session ??= openSession(program.opts<GlobalOptions>(), env, out)),
+    () => (session ??= openSession(program.opts<GlobalOptions>(), env, out, err)),
   );
   try {
     await program.parseAsync(argv, { from: "user" });

@@ -1230,12 +1230,14 @@ describe("lease expiry", () => {
   it("ends follow streams with stream_end when the controller stops", async () => {
     const stopping = await startTestController();
     try {
+      // The agent API's long polls listen to the hub from the start: count beyond them.
+      const listening = stopping.controller.jobs.eventHub.subscriberCount;
       const stream = collect(
         stopping
           .client()
           .streamNdjson("get", "/v1/events", { params: { query: { follow: true } } }),
       );
-      await eventually(() => stopping.controller.jobs.eventHub.subscriberCount === 1);
+      await eventually(() => stopping.controller.jobs.eventHub.subscriberCount === listening + 1);
       await stopping.controller.close();
       const frames = await stream;
       expect(frames[frames.length - 1]).toMatchObject({ op: "stream_end", final: true });

@@ -245,6 +245,7 @@ describe("meta routes", () => {
     expect((await t.client().GET("/v1/healthz")).data?.result.status).toBe("ok");
     expect((await t.client().GET("/v1/readyz")).data?.result.checks).toEqual([
       { name: "store", ok: true },
+      { name: "signing_key", ok: true },
       { name: "scheduler", ok: true },
     ]);
     const version = await t.client().GET("/v1/version");

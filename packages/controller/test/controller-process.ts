@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from "node:child_process";
+import { execFile, spawn, type ChildProcess } from "node:child_process";
 import { once } from "node:events";
 import path from "node:path";
 import { createInterface } from "node:readline";
@@ -52,4 +52,26 @@ export async function spawnController(
     );
   });
   return { child, url, exited };
+}
+
+/** One run of `stowage-controller <args>` (a subcommand other than serve), to its exit. */
+export function runControllerCli(
+  args: string[],
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      ["-r", require.resolve("ts-node/register/transpile-only"), CLI, ...args],
+      {
+        env: {
+          ...process.env,
+          TS_NODE_PROJECT: path.join(__dirname, "..", "..", "..", "tsconfig.json"),
+        },
+      },
+      (error, stdout, stderr) => {
+        const code = error ? (typeof error.code === "number" ? error.code : 1) : 0;
+        resolve({ code, stdout, stderr });
+      },
+    );
+  });
 }

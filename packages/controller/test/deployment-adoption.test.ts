@@ -125,7 +125,12 @@ it("of deleted deployments whose sequences clash, adopts the most recent one's",
   // An older deleted deployment of the same name that numbered from 1 too (as before adoption
   // existed): a copy of the rows under another deployment id, written a day earlier.
   db.prepare(
-    `INSERT INTO backups SELECT 'old_' || id, tenant_id, 'dep_gone_long_ago', deployment_name,
+    `INSERT INTO backups (id, tenant_id, deployment_id, deployment_name, sequence, level,
+       parent_id, session_id, state, failure_reason, trigger, job_id, metadata,
+       uncompressed_bytes, compressed_bytes, stored_bytes, session_total_bytes, sha256, locations,
+       queued_at, started_at, completed_at, duration_ms, verification, held, hold_reason, held_at,
+       deleted_at, deleted_by, deleted_reason, created_at)
+     SELECT 'old_' || id, tenant_id, 'dep_gone_long_ago', deployment_name,
        sequence, level, parent_id, session_id, state, failure_reason, trigger, job_id, metadata,
        uncompressed_bytes, compressed_bytes, stored_bytes, session_total_bytes, sha256, locations,
        queued_at, started_at, completed_at, duration_ms, verification, held, hold_reason, held_at,

@@ -687,7 +687,8 @@ describe("issueAgentIdentity over HTTPS", () => {
       });
     }
 
-    // The seed exists in that one answer only: not stored, logged, audited or answered again.
+    // The seed is in the clear in this answer only (and in its own agent's config, which the
+    // conformance test checks): never logged, audited or answered again, and sealed at rest.
     const credentials = doc.spec.credentials;
     const seedHex = seed.toString("hex");
     const audit = await client().GET("/v1/audit", { params: { query: { limit: 1000 } } });
@@ -705,6 +706,12 @@ describe("issueAgentIdentity over HTTPS", () => {
     expect(everything).not.toContain(credentials);
     expect(everything).not.toContain(seedHex);
     expect(everything).not.toContain(seed.toString("base64url"));
+    const sealed = db
+      .prepare<[string], Buffer>("SELECT sealed FROM agent_identity_seeds WHERE agent_id = ?")
+      .pluck()
+      .get(agent.id);
+    expect(sealed?.length).toBeGreaterThan(seed.length);
+    expect(sealed?.includes(seed)).toBe(false);
   });
 
   it("is 409 when an identity exists, and replaces it (old key gone) with replace: true", async () => {

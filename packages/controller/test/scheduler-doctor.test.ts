@@ -62,13 +62,31 @@ async function createDeployment(body: DeploymentCreate, token = t.adminToken) {
   return data.result;
 }
 
-function zeebe(name: string, schedules: DeploymentCreate["schedules"]): DeploymentCreate {
-  return {
+/**
+ * A deployment whose jobs stay QUEUED: a pull deployment whose agent never claims (the zeebe and
+ * script-agent drivers claim their deployments' jobs at once).
+ */
+async function unclaimedDeployment(name: string, schedules: DeploymentCreate["schedules"]) {
+  const enrollment = await t.client().POST("/v1/enrollments", { body: {} });
+  if (!enrollment.data) throw new Error(JSON.stringify(enrollment.error));
+  const { publicKey } = generateKeyPairSync("ec", { namedCurve: "P-256" });
+  const { agent } = enrollAgent(stores, {
+    enrollmentSecret: enrollment.data.result.token,
+    publicKey: publicKey.export({ type: "spki", format: "pem" }).toString(),
+    hostname: "idle-host.internal",
+  });
+  const target = await t.client().POST("/v1/targets", {
+    body: { type: "file", name: `disk-${name}`, url: "file:///var/backups/stowage" },
+  });
+  if (!target.data) throw new Error(JSON.stringify(target.error));
+  return createDeployment({
     name,
-    kind: "zeebe",
-    driver: { type: "zeebe", url: "http://zeebe.internal:9600" },
+    kind: "sqlite",
+    connection: { path: "/srv/app.db" },
+    driver: { type: "pull", agent_id: agent.id },
+    target_ids: [target.data.result.id],
     schedules,
-  };
+  });
 }
 
 async function jobsOf(deployment: string) {
@@ -94,7 +112,7 @@ describe("the scheduler in a running controller", () => {
     const boundary = Math.floor(Date.now() / 60_000) * 60_000 + 60_000;
     offsetMs = boundary - 1500 - Date.now();
     const name = `every-minute-${randomUUID().slice(0, 8)}`;
-    const deployment = await createDeployment(zeebe(name, [{ cron: "* * * * *" }]));
+    const deployment = await unclaimedDeployment(name, [{ cron: "* * * * *" }]);
     const slot = new Date(boundary).toISOString();
     expect(deployment.next_run_at).toBe(slot);
 

@@ -1,3 +1,4 @@
+import { operationDescriptors as agentDescriptors } from "@stowage/agent-server";
 import { operationDescriptors } from "@stowage/control-server";
 
 export interface SpecOperation {
@@ -10,9 +11,10 @@ export interface SpecOperation {
   bodyTypes: string[];
 }
 
-/** Every operation of the control spec, from the generated operations table: tests walk all of them. */
-export const specOperations: SpecOperation[] = Object.entries(operationDescriptors).map(
-  ([operationId, descriptor]) => {
+type Descriptors = typeof operationDescriptors | typeof agentDescriptors;
+
+function operationsOf(descriptors: Descriptors): SpecOperation[] {
+  return Object.entries(descriptors).map(([operationId, descriptor]) => {
     const request = "requestBody" in descriptor ? descriptor.requestBody : undefined;
     return {
       operationId,
@@ -21,10 +23,16 @@ export const specOperations: SpecOperation[] = Object.entries(operationDescripto
       verb: "verb" in descriptor ? descriptor.verb : undefined,
       secured: descriptor.security.length > 0,
       hasBody: request !== undefined,
-      bodyTypes: request ? request.media.map((media) => media.type) : [],
+      bodyTypes: request ? request.media.map((media: { type: string }) => media.type) : [],
     };
-  },
-);
+  });
+}
+
+/** Every operation of the control spec, from the generated operations table: tests walk all of them. */
+export const specOperations: SpecOperation[] = operationsOf(operationDescriptors);
+
+/** Every operation of the agent spec, likewise. */
+export const agentSpecOperations: SpecOperation[] = operationsOf(agentDescriptors);
 
 /** The path with each `{param}` replaced, e.g. by an id that exists in another tenant. */
 export function fillPath(path: string, values: (name: string) => string): string {

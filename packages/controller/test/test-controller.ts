@@ -2,6 +2,7 @@ import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { Writable } from "node:stream";
+import type { Dispatcher } from "undici";
 import { createControlClient, type ControlClient } from "@stowage/control-client";
 import { resolveConfig, type ControllerConfig } from "../src/config/controller-config";
 import { startController, type RunningController } from "../src/controller-server";
@@ -15,6 +16,8 @@ export interface TestController {
   logs: string[];
   controller: RunningController;
   client(token?: string): ControlClient;
+  /** The undici dispatcher clients of this controller use (HTTPS tests pin its certificate). */
+  dispatcher?: Dispatcher;
   /** Stops the controller; `keepData` leaves the directory for a restart. */
   stop(options?: { keepData?: boolean }): Promise<void>;
 }
@@ -22,6 +25,7 @@ export interface TestController {
 /** A real controller on 127.0.0.1, an ephemeral port and a temp SQLite file, validating every response. */
 export async function startTestController(
   overrides: Partial<ControllerConfig> & { dataDir?: string } = {},
+  clients: { dispatcher?: Dispatcher } = {},
 ): Promise<TestController> {
   const dataDir = overrides.dataDir ?? (await mkdtemp(path.join(tmpdir(), "stowage-controller-")));
   const config = {
@@ -45,11 +49,13 @@ export async function startTestController(
     adminToken,
     logs,
     controller,
+    dispatcher: clients.dispatcher,
     client: (token = adminToken) =>
       createControlClient({
         baseUrl: controller.url,
         auth: { getToken: () => token },
         retry: false,
+        dispatcher: clients.dispatcher,
       }),
     async stop(options = {}) {
       await controller.close();

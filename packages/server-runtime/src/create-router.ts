@@ -11,10 +11,14 @@ import express, {
 import * as OpenApiValidator from "express-openapi-validator";
 import { ApiError, codeForStatus } from "./api-error";
 import { readNdjsonBody, type LineSchema } from "./ndjson-body";
+import { compileLineSchemas } from "./ndjson-line-schemas";
+import { SerializedJson } from "./serialized-json";
 import { isPlaceholder } from "./not-implemented";
 import { negotiateMedia, type Negotiation, type NegotiatedMedia } from "./negotiate-media";
 import { writeNdjson } from "./ndjson-writer";
 import { renderError, type ErrorSchema } from "./render-error";
+import { cacheValidatorRouteMatchers } from "./validator-route-matchers";
+import { validatorDocument } from "./validator-document";
 
 export interface OperationDescriptor {
   method: string;
@@ -113,8 +117,10 @@ export function createStowageRouter<Principal>(
     return id === undefined ? undefined : { id, descriptor: api.operations[id] };
   };
 
+  const lineSchemas = ndjsonLineSchemas(api);
+  cacheValidatorRouteMatchers();
   const validator = OpenApiValidator.middleware({
-    apiSpec: structuredClone(api.document) as never,
+    apiSpec: validatorDocument(api.document) as never,
     validateRequests: { allErrors: true },
     validateResponses: options.validateResponses ? { allErrors: true } : false,
     validateSecurity: options.authenticate ? { handlers: securityHandlers(api, options) } : false,
@@ -196,7 +202,7 @@ export function createStowageRouter<Principal>(
             ?.pathParams ?? req.params,
         query: req.query,
         headers: req.headers,
-        body: requestBody(req, operation.descriptor, api.schemas),
+        body: requestBody(req, operation.descriptor, lineSchemas),
         principal: state(req).principal,
         accept: state(req).negotiated?.media,
         requestId: state(req).requestId,
@@ -252,6 +258,16 @@ export function createStowageRouter<Principal>(
       await once(res, "close");
     } else if (reply.body instanceof Uint8Array || typeof reply.body === "string") {
       res.end(reply.body);
+    } else if (reply.body instanceof SerializedJson) {
+      if (options.validateResponses) {
+        // The response validator checks what goes through `res.json`.
+        res.json(JSON.parse(reply.body.bytes.toString("utf8")));
+      } else {
+        // The charset `res.json` would add, then the bytes as they are.
+        const type = String(res.getHeader("content-type"));
+        if (!/;\s*charset=/i.test(type)) res.setHeader("content-type", `${type}; charset=utf-8`);
+        res.send(reply.body.bytes);
+      }
     } else {
       res.json(reply.body);
     }
@@ -307,14 +323,26 @@ function securityHandlers<Principal>(api: ApiDefinition, options: StowageRouterO
   );
 }
 
+/** The validators of the items of NDJSON request bodies, by schema name. */
+function ndjsonLineSchemas(api: ApiDefinition): ReadonlyMap<string, LineSchema> {
+  const names = new Set<string>();
+  for (const descriptor of Object.values(api.operations))
+    for (const media of descriptor.requestBody?.media ?? [])
+      if (media.ndjsonItem) names.add(media.ndjsonItem);
+  return (
+    compileLineSchemas(api.document, names) ??
+    new Map([...names].map((name) => [name, api.schemas[name]]))
+  );
+}
+
 function requestBody(
   req: Request,
   descriptor: OperationDescriptor,
-  schemas: ApiDefinition["schemas"],
+  lineSchemas: ReadonlyMap<string, LineSchema>,
 ): unknown {
   const type = (req.get("content-type") ?? "").split(";")[0].trim().toLowerCase();
   const media = descriptor.requestBody?.media.find((entry) => entry.type === type);
-  if (media?.ndjsonItem) return readNdjsonBody(req, schemas[media.ndjsonItem]);
+  if (media?.ndjsonItem) return readNdjsonBody(req, lineSchemas.get(media.ndjsonItem));
   if (media?.binary) return req;
   return req.body;
 }

@@ -1,5 +1,6 @@
 import type { IncomingHttpHeaders } from "node:http";
 import type { Request, Response } from "express";
+import type { SerializedJson } from "./serialized-json";
 
 /**
  * Types that turn an openapi-typescript `operations[X]` into a handler's context and the union of
@@ -47,10 +48,15 @@ export type ReplyHeaders = Record<string, string | number | readonly string[]>;
 
 type IsUnion<T, U = T> = T extends unknown ? ([U] extends [T] ? false : true) : never;
 
+/** A JSON body may also be given serialized already. */
+type JsonBody<M, T> = M extends "application/json" | `application/${string}+json`
+  ? T | SerializedJson<T>
+  : T;
+
 type ReplyWithContent<S, C, Streams> = {
   [M in keyof C]: (true extends IsUnion<keyof C> ? { contentType: M } : { contentType?: M }) & {
     status: S;
-    body: M extends keyof Streams ? Streams[M] : C[M];
+    body: M extends keyof Streams ? Streams[M] : JsonBody<M, C[M]>;
     headers?: ReplyHeaders;
   };
 }[keyof C];

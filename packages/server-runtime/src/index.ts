@@ -27,7 +27,14 @@ export {
   type NegotiatedMedia,
   type Negotiation,
 } from "./negotiate-media";
-export { readNdjsonBody, type LineSchema } from "./ndjson-body";
+export { SerializedJson } from "./serialized-json";
+export {
+  NdjsonRequestBody,
+  ndjsonLines,
+  readNdjsonBody,
+  type LineSchema,
+  type NdjsonLine,
+} from "./ndjson-body";
 export { writeNdjson, type NdjsonWriterOptions } from "./ndjson-writer";
 export { renderError, type ErrorSchema } from "./render-error";
 export { notImplemented } from "./not-implemented";

@@ -15,12 +15,26 @@ export interface ControllerConfig {
   tlsKey?: string;
   /** Validate every response against the spec (slower; for development and tests). */
   validateResponses: boolean;
+  /** The URL agents and operators reach this controller at (behind a proxy, say); the listening URL otherwise. */
+  publicUrl?: string;
+  /** The agent API's telemetry routes: served here, turned off (410), or at another URL (301). */
+  reporting: "here" | "off" | { url: string };
+  /** How long the agent API's access tokens live. */
+  accessTokenLifetimeSeconds: number;
+  /** Token-endpoint calls a client may make per minute (after a burst of 10). */
+  tokenRequestsPerMinute: number;
+  /** The largest agent log submission (postLog body) accepted; larger is 413. */
+  agentLogMaxBytes: number;
+  /** Largest OTLP trace export an agent may post (as sent, and once inflated); beyond it 413. */
+  agentTraceMaxBytes: number;
   /** How long shutdown waits for in-flight requests before closing them. */
   shutdownGraceMs: number;
   /** How long a claimed job stays its agent's without a progress report. */
   jobLeaseMs: number;
   /** Queued plus running jobs a deployment may have before takes are 429. */
   maxJobsPerDeployment: number;
+  /** An agent not seen for this long is offline: for the doctor, restores (412) and `/metrics`. */
+  agentOfflineAfterSeconds: number;
   /** Days events are kept (0: forever). */
   eventRetentionDays: number;
   /** Days a finished job's log lines are kept after it ended (0: forever). */
@@ -70,6 +84,41 @@ export const SETTINGS = [
     default: "false",
   },
   {
+    key: "publicUrl",
+    flag: "--public-url <url>",
+    help: "the URL agents reach this controller at (default: the listening URL)",
+  },
+  {
+    key: "reporting",
+    flag: "--reporting <here|off|url>",
+    help: "agent telemetry routes: served here, off (410) or moved to url (301)",
+    default: "here",
+  },
+  {
+    key: "accessTokenLifetimeSeconds",
+    flag: "--access-token-lifetime-seconds <s>",
+    help: "lifetime of agent access tokens",
+    default: "900",
+  },
+  {
+    key: "tokenRequestsPerMinute",
+    flag: "--token-requests-per-minute <n>",
+    help: "token endpoint calls per agent per minute (bursts: 10 s worth, at least 10)",
+    default: "30",
+  },
+  {
+    key: "agentLogMaxBytes",
+    flag: "--agent-log-max-bytes <bytes>",
+    help: "largest agent log submission accepted (larger is 413)",
+    default: String(10 * 1024 * 1024),
+  },
+  {
+    key: "agentTraceMaxBytes",
+    flag: "--agent-trace-max-bytes <n>",
+    help: "largest OTLP trace export an agent may post",
+    default: "4194304",
+  },
+  {
     key: "shutdownGraceMs",
     flag: "--shutdown-grace-ms <ms>",
     help: "how long shutdown waits for requests",
@@ -86,6 +135,12 @@ export const SETTINGS = [
     flag: "--max-jobs-per-deployment <n>",
     help: "queued plus running jobs per deployment",
     default: "10",
+  },
+  {
+    key: "agentOfflineAfterSeconds",
+    flag: "--agent-offline-after-seconds <s>",
+    help: "an agent not seen for this long is offline (doctor, restores, metrics)",
+    default: "300",
   },
   {
     key: "eventRetentionDays",
@@ -171,9 +226,26 @@ export function resolveConfig(
     tlsKey: raw.tlsKey ? path.resolve(cwd, raw.tlsKey) : undefined,
     validateResponses:
       oneOf("validateResponses", raw.validateResponses ?? "false", ["true", "false"]) === "true",
+    publicUrl: raw.publicUrl ? httpUrl("publicUrl", raw.publicUrl) : undefined,
+    reporting: reportingOf(raw.reporting ?? "here"),
+    accessTokenLifetimeSeconds: integer(
+      "accessTokenLifetimeSeconds",
+      raw.accessTokenLifetimeSeconds,
+      30,
+      3600,
+    ),
+    tokenRequestsPerMinute: integer("tokenRequestsPerMinute", raw.tokenRequestsPerMinute, 1, 6000),
+    agentLogMaxBytes: integer("agentLogMaxBytes", raw.agentLogMaxBytes, 1024, 2 ** 40),
+    agentTraceMaxBytes: integer("agentTraceMaxBytes", raw.agentTraceMaxBytes, 1024, 1 << 30),
     shutdownGraceMs: integer("shutdownGraceMs", raw.shutdownGraceMs, 0, 600_000),
     jobLeaseMs: integer("jobLeaseMs", raw.jobLeaseMs, 50, 86_400_000),
     maxJobsPerDeployment: integer("maxJobsPerDeployment", raw.maxJobsPerDeployment, 1, 10_000),
+    agentOfflineAfterSeconds: integer(
+      "agentOfflineAfterSeconds",
+      raw.agentOfflineAfterSeconds,
+      1,
+      30 * 86_400,
+    ),
     eventRetentionDays: integer("eventRetentionDays", raw.eventRetentionDays, 0, 36_500),
     logRetentionDays: integer("logRetentionDays", raw.logRetentionDays, 0, 36_500),
     auditRetentionDays: integer("auditRetentionDays", raw.auditRetentionDays, 0, 36_500),
@@ -191,6 +263,23 @@ function readConfigFile(file: string): Raw {
   const unknown = Object.keys(parsed).filter((key) => !known.has(key));
   if (unknown.length > 0) throw new Error(`${file}: unknown settings ${unknown.join(", ")}`);
   return Object.fromEntries(Object.entries(parsed).map(([key, value]) => [key, String(value)]));
+}
+
+function httpUrl(name: string, value: string): string {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new Error(`${name} must be an http or https URL (got ${value})`);
+  }
+  if (url.protocol !== "http:" && url.protocol !== "https:")
+    throw new Error(`${name} must be an http or https URL (got ${value})`);
+  return value.replace(/\/+$/, "");
+}
+
+function reportingOf(value: string): ControllerConfig["reporting"] {
+  if (value === "here" || value === "off") return value;
+  return { url: httpUrl("reporting", value) };
 }
 
 function integer(name: string, value: string | undefined, min: number, max: number): number {

@@ -1,4 +1,4 @@
-import express, { type Express } from "express";
+import express, { type Express, type RequestHandler } from "express";
 import {
   createControlRouter,
   openapiDocument,
@@ -54,6 +54,8 @@ export interface ControlAppOptions {
   onDeploymentsChanged?: () => void;
   /** The doctor's time (the scheduler's clock); the system clock otherwise. */
   clock?: Clock;
+  /** The agent API (`/engines`), sharing this app's request log and metrics. */
+  agentApi?: RequestHandler;
 }
 
 export interface ControlApp {
@@ -90,7 +92,7 @@ export function createControlApp(options: ControlAppOptions): ControlApp {
     ...catalogHandlers(stores, jobs),
     ...doctorHandlers(new DoctorService(stores, jobs.settings, options.clock)),
   };
-  registerCatalogMetrics(metrics, stores);
+  registerCatalogMetrics(metrics, stores, jobs.settings);
 
   const idempotency = new IdempotencyService(stores.db, new IdempotencyStore(stores.db));
   const router = createControlRouter<OperatorPrincipal>(withIdempotency(handlers, idempotency), {
@@ -124,6 +126,7 @@ export function createControlApp(options: ControlAppOptions): ControlApp {
     res.type("text/javascript").send(DOCS_INIT_SCRIPT);
   });
   app.use("/docs/assets", express.static(swaggerUiPath(), { index: false, fallthrough: false }));
+  if (options.agentApi) app.use(options.agentApi);
   app.use(router);
   return { app, router, tokens };
 }

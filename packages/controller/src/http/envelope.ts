@@ -1,3 +1,5 @@
+import { SerializedJson } from "@stowage/server-runtime";
+
 /**
  * DESIGN section 4: every JSON success under /v1 (except JSON Home) is wrapped in this envelope.
  * The spec's base envelope types `result` as an open object (`Record<string, unknown>`), which
@@ -13,4 +15,22 @@ export function envelope<Command extends string, Result extends object>(
     generated_at: new Date().toISOString(),
     result: result as Result & Record<string, unknown>,
   };
+}
+
+type Envelope<Command extends string, Result extends object> = ReturnType<
+  typeof envelope<Command, Result>
+>;
+
+const CLOSE = Buffer.from("}");
+
+/** The same envelope around a result serialized already: spliced in, not parsed. */
+export function serializedEnvelope<Command extends string, Result extends object>(
+  command: Command,
+  result: SerializedJson<Result>,
+): SerializedJson<Envelope<Command, Result>> {
+  const head = Buffer.from(
+    `{"schema":"stowage.v1","command":${JSON.stringify(command)},` +
+      `"generated_at":"${new Date().toISOString()}","result":`,
+  );
+  return new SerializedJson(Buffer.concat([head, result.bytes, CLOSE]));
 }

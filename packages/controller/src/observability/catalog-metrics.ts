@@ -1,24 +1,29 @@
 import { BACKUP_STATES } from "../services/backup-state";
 import type { Stores } from "../services/control-context";
+import { duration } from "../services/doctor";
+import type { JobSettings } from "../services/jobs-service";
 import type { Metrics } from "./metrics";
 
 const JOB_STATUSES = ["QUEUED", "RUNNING", "SUCCEEDED", "FAILED", "CANCELLED"] as const;
 
 /**
- * Jobs by status and backups by state, read from the store at scrape time. Every label value is
- * always present (0 when none), so a dashboard's series do not appear and vanish.
+ * Agents by presence, jobs by status and backups by state, read from the store at scrape time.
+ * Every label value is always present (0 when none), so a dashboard's series do not appear and
+ * vanish. An agent counts as seen within the jobs service's offline threshold
+ * (`--agent-offline-after-seconds`), so the gauge, the doctor and restores agree.
  */
-/** An agent not heard from for this long counts as unseen (the jobs service's offline threshold). */
-const AGENT_SEEN_WITHIN_MS = 5 * 60_000;
-
-export function registerCatalogMetrics(metrics: Metrics, stores: Stores): void {
+export function registerCatalogMetrics(
+  metrics: Metrics,
+  stores: Stores,
+  settings: Pick<JobSettings, "agentOfflineAfterMs">,
+): void {
   metrics.gauge(
     "stowage_agents",
-    "Agents: seen in the last 5 minutes, not seen, revoked.",
+    `Agents: seen in the last ${duration(settings.agentOfflineAfterMs)}, not seen, revoked.`,
     ["state"],
     () => {
       const presence = stores.agents.presence(
-        new Date(Date.now() - AGENT_SEEN_WITHIN_MS).toISOString(),
+        new Date(Date.now() - settings.agentOfflineAfterMs).toISOString(),
       );
       return (["seen", "unseen", "revoked"] as const).map((state) => ({
         labels: { state },

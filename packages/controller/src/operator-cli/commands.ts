@@ -1,22 +1,16 @@
-import { readFileSync } from "node:fs";
-import type { Command } from "commander";
+import { Option, type Command } from "commander";
 import type { components } from "@stowage/control-client";
-import { parse } from "yaml";
-import { CliExit, failure, type OperatorSession } from "./operator-session";
+import { registerAgentCommands } from "./agent-commands";
+import { deploymentPatchFrom, type DeploymentUpdateOptions } from "./deployment-patch";
 import { VERIFY_FAILED_EXIT } from "./exit-codes";
+import { bodyFrom, repeated, wholeNumber } from "./inputs";
+import { CliExit, failure, type OpenSession, type OperatorSession } from "./operator-session";
+import { when } from "./output";
+import { registerTargetCommands } from "./target-commands";
 
 type Schemas = components["schemas"];
-type Session = () => OperatorSession;
 
-const when = (value: string | null | undefined) => value ?? "-";
-
-/** Reads a request body from a YAML or JSON file (`-` for standard input). */
-function bodyFrom(file: string): never {
-  const text = readFileSync(file === "-" ? 0 : file, "utf8");
-  return parse(text) as never;
-}
-
-export function registerCommands(program: Command, session: Session): void {
+export function registerCommands(program: Command, session: OpenSession): void {
   program
     .command("health")
     .description("Is the controller up and ready?")
@@ -72,7 +66,7 @@ export function registerCommands(program: Command, session: Session): void {
           body: { name, verbs, tenant_id: options.tenant, expires_at: options.expiresAt },
         });
         s.show(answer, { ...tokenColumns, secret: (row) => row.secret });
-        if (s.output === "table") process.stderr.write("The secret is shown once: store it now.\n");
+        if (s.output === "table") s.note("The secret is shown once: store it now.");
       },
     );
   tokens.command("revoke <token>").action(async (token: string) => {
@@ -82,6 +76,9 @@ export function registerCommands(program: Command, session: Session): void {
       tokenColumns,
     );
   });
+
+  registerAgentCommands(program, session);
+  registerTargetCommands(program, session);
 
   const deployments = program.command("deployments").description("What is backed up");
   deployments.command("list").action(async () => {
@@ -98,6 +95,51 @@ export function registerCommands(program: Command, session: Session): void {
       deploymentColumns,
     );
   });
+  deployments
+    .command("update <deployment>")
+    .description("Change a deployment: a merge patch, so what is not given keeps its value")
+    .option(
+      "-f, --file <file>",
+      "a DeploymentUpdate patch as YAML or JSON (- for stdin); flags win",
+    )
+    .option("--name <name>", "rename it")
+    .option("--description <text>")
+    .option("--pause", "schedules make no jobs (manual backups still run)")
+    .option("--resume", "schedules make jobs again")
+    .option("--schedule <cron>", "a full-backup schedule; repeat for more (replaces all)", repeated)
+    .option("--incremental-schedule <cron>", "an incremental-backup schedule; repeatable", repeated)
+    .option("--time-zone <zone>", "IANA time zone of the schedules given (default UTC)")
+    .option("--clear-schedules", "no schedules: backups on demand only")
+    .option("--target <id>", "a target id; repeat for more (replaces all)", repeated)
+    .option("--keep-last <n>", "retention: the N newest backups", wholeNumber)
+    .option("--keep-daily <n>", "retention: one a day for N days", wholeNumber)
+    .option("--keep-weekly <n>", "retention: one a week for N weeks", wholeNumber)
+    .option("--keep-monthly <n>", "retention: one a month for N months", wholeNumber)
+    .addOption(new Option("--compression <compression>").choices(["gzip", "none"]))
+    .option(
+      "--encryption-key-ref <ref>",
+      "encrypt new backups with the key at file:/... or env:NAME",
+    )
+    .option("--no-encryption", "new backups are not encrypted")
+    .option("--agent <agent>", "run it on this pull agent")
+    .option("--password-file <file>", "file holding the database password (- for stdin)")
+    .action(async (deployment: string, options: DeploymentUpdateOptions) => {
+      const s = session();
+      const patch = await deploymentPatchFrom(options, async () => {
+        const stored = await s.client.GET("/v1/deployments/{deployment}", {
+          params: { path: { deployment } },
+        });
+        if (!stored.data) throw failure(stored.response.status, stored.error);
+        return stored.data.result;
+      });
+      s.show(
+        await s.client.PATCH("/v1/deployments/{deployment}", {
+          params: { path: { deployment } },
+          body: patch,
+        }),
+        deploymentColumns,
+      );
+    });
   deployments
     .command("create")
     .requiredOption("-f, --file <file>", "the deployment as YAML or JSON (- for stdin)")

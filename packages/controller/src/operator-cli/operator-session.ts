@@ -31,7 +31,12 @@ export interface OperatorSession {
   /** Prints the answer's result in the chosen format, or fails with the answer's exit code. */
   show<T>(answer: Answer<T>, columns: Columns<T extends { items: (infer I)[] } ? I : T>): T;
   write(text: string): void;
+  /** A line for the operator, on standard error: standard output stays the result alone. */
+  note(text: string): void;
 }
+
+/** Opens the session on first use: `--help` and usage errors need no token. */
+export type OpenSession = () => OperatorSession;
 
 /**
  * The token comes from STOWAGE_TOKEN, else the file named by --token-file (or STOWAGE_TOKEN_FILE),
@@ -50,6 +55,7 @@ export function openSession(
   options: GlobalOptions,
   env: NodeJS.ProcessEnv,
   write: (text: string) => void,
+  note: (text: string) => void,
 ): OperatorSession {
   const token = resolveToken(options, env);
   const client = createControlClient({
@@ -61,6 +67,7 @@ export function openSession(
     client,
     output: options.output,
     write,
+    note: (text) => note(`${text}\n`),
     show(answer, columns) {
       if (!answer.data) throw failure(answer.response.status, answer.error);
       render(options.output, answer.data.result as never, columns as Columns<never>, write);

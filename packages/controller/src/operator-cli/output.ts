@@ -1,5 +1,8 @@
 export type OutputFormat = "json" | "ndjson" | "table";
 
+/** A time that may not have happened yet, for a table cell. */
+export const when = (value: string | null | undefined) => value ?? "-";
+
 export interface Columns<T> {
   /** Column title -> how to read it from a row. */
   [title: string]: (row: T) => unknown;

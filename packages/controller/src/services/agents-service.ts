@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import { ApiError } from "@stowage/server-runtime";
 import type { components } from "@stowage/control-server";
 import type { AgentRow } from "../store/agents-store";
+import { IdentitySeedsStore } from "../store/identity-seeds-store";
 import {
   certificateFingerprint,
   ed25519FromSeed,
@@ -9,6 +10,7 @@ import {
   publicKeyPem,
 } from "./agent-keys";
 import type { CallContext, Stores } from "./control-context";
+import type { IdentitySeedVault } from "./identity-seed-vault";
 import { nowIso } from "./identifiers";
 import type { JobsService } from "./jobs-service";
 import { pageRequest, toPage } from "./pagination";
@@ -25,18 +27,23 @@ export interface AgentEndpoint {
   publicUrl(): string;
   /** The PEM certificate served over HTTPS (`--tls-cert`); issued identities pin it. */
   tlsCertificatePem?: string;
+  /** Seals issued seeds, so the agent's v1 config can hand its seed back as telemetry credentials. */
+  seedVault?: IdentitySeedVault;
 }
 
 export class AgentsService {
   /** `sha256:<hex>` of the served certificate, computed once; undefined when serving plain HTTP. */
   private readonly certificatePin: string | undefined;
+  private readonly seeds: IdentitySeedsStore;
 
   constructor(
     private readonly stores: Stores,
     tlsCertificatePem: string | undefined,
     /** The job state machine: revoking an agent requeues the jobs it holds. */
     private readonly jobs: JobsService,
+    private readonly seedVault?: IdentitySeedVault,
   ) {
+    this.seeds = new IdentitySeedsStore(stores.db);
     this.certificatePin =
       tlsCertificatePem === undefined ? undefined : certificateFingerprint(tlsCertificatePem);
   }
@@ -72,6 +79,8 @@ export class AgentsService {
       if (!row.revoked_at) {
         const at = new Date();
         this.stores.agents.revoke(id, call.principal.tenantId, at.toISOString());
+        // A revoked agent fetches no config again: its sealed seed has no use left.
+        this.seeds.delete(id);
         const released = this.jobs.releaseAgentJobs(id, at);
         this.stores.auditLog.append({
           tenantId: call.principal.tenantId,
@@ -92,9 +101,10 @@ export class AgentsService {
   }
 
   /**
-   * A databacker-style identity: a random 32-byte seed, of which only the derived Ed25519 public
-   * key is kept, and the `kind: remote` bootstrap document that hands the seed to mysql-backup.
-   * The answer is the only place the seed ever exists outside this call.
+   * A databacker-style identity: a random 32-byte seed, the derived Ed25519 public key, and the
+   * `kind: remote` bootstrap document that hands the seed to mysql-backup. The seed is kept only
+   * sealed (IdentitySeedVault), for the telemetry credentials of that agent's own v1 config;
+   * without a vault it is not kept at all.
    */
   issueIdentity(
     call: Call,
@@ -149,6 +159,8 @@ export class AgentsService {
         identity_fingerprint: fingerprint,
         identity_issued_at: issuedAt,
       });
+      if (this.seedVault) this.seeds.put(id, this.seedVault.seal(seed, id));
+      else this.seeds.delete(id);
       this.stores.auditLog.append({
         tenantId: call.principal.tenantId,
         actor: actorOf(call.principal),

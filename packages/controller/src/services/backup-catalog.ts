@@ -1,5 +1,5 @@
 import type { components } from "@stowage/control-server";
-import type { BackupPartRow, BackupRow } from "../store/backups-store";
+import type { BackupPartRow, BackupRow, StoredBackupRow } from "../store/backups-store";
 import type { DeploymentRow } from "../store/deployments-store";
 import type { JobRow } from "../store/jobs-store";
 import { aggregateBackupState, type BackupState } from "./backup-state";
@@ -31,12 +31,13 @@ export interface PartReport {
  */
 export interface ResultManifest {
   size_bytes: number;
+  /** Empty when the agent reported none (databacker's spans carry no checksum): stored as null. */
   sha256: string;
   location: string;
   /** The target's name (as the agent knows it) or id. */
   target?: string;
   compression?: "none" | "gzip";
-  encryption?: { algorithm: string; key_ref: string };
+  encryption?: { algorithm: "aes-256-gcm"; key_ref: string };
   started_at: string;
   finished_at: string;
   timings: { phase: string; duration_ms: number }[];
@@ -50,6 +51,12 @@ export interface ResultManifest {
   locations?: { target_id: string; url: string }[];
 }
 
+/**
+ * What the catalog needs of a job: its backup. A run an agent reports without a job (its own
+ * schedule, `services/agent-events`) names its backup the same way.
+ */
+export type BackupJobRef = Pick<JobRow, "backup_id" | "deployment_id">;
+
 /** Who tombstones when retention prunes: the spec's `deleted.by`. */
 export const RETENTION_ACTOR = "retention";
 
@@ -61,7 +68,7 @@ export class BackupCatalog {
   constructor(private readonly stores: Stores) {}
 
   /** A claimed backup job: its backup is IN_PROGRESS (one part) until the agent reports. */
-  started(job: JobRow, at: string): void {
+  started(job: BackupJobRef, at: string): void {
     const backup = this.backupOf(job);
     if (!backup) return;
     this.stores.backups.markStarted(backup.id, at);
@@ -80,8 +87,22 @@ export class BackupCatalog {
     this.refreshState(backup.id, null);
   }
 
+  /**
+   * The parts of a running backup as its driver sees them now (a Zeebe backup's partitions), so
+   * the backup's aggregated state follows them before the job ends.
+   */
+  partsReported(job: BackupJobRef, parts: readonly PartReport[], at: string): void {
+    const backup = this.backupOf(job);
+    if (!backup) return;
+    this.stores.backups.deleteParts(backup.id);
+    parts.forEach((part, position) =>
+      this.stores.backups.insertPart(partRow(backup.id, position, part, at)),
+    );
+    this.refreshState(backup.id, null);
+  }
+
   /** A failed or cancelled backup job: its unfinished parts are FAILED with the reason. */
-  failed(job: JobRow, reason: string, at: string): void {
+  failed(job: BackupJobRef, reason: string, at: string): void {
     const backup = this.backupOf(job);
     if (!backup) return;
     for (const part of this.stores.backups.parts(backup.id)) {
@@ -98,7 +119,7 @@ export class BackupCatalog {
 
   /** A backup job that succeeded fills its backup from the manifest. */
   completed(
-    job: JobRow,
+    job: BackupJobRef,
     deployment: DeploymentRow,
     manifest: ResultManifest,
   ): BackupRow | undefined {
@@ -111,7 +132,7 @@ export class BackupCatalog {
         name: ARTIFACT_PART,
         state: "COMPLETED",
         size_bytes: manifest.size_bytes,
-        sha256: manifest.sha256,
+        sha256: manifest.sha256 || null,
         created_at: existing[0]?.created_at ?? manifest.started_at,
         details: { location: manifest.location },
       },
@@ -147,7 +168,7 @@ export class BackupCatalog {
         backup.level === "incremental" && parent
           ? (parent.session_total_bytes ?? 0) + manifest.size_bytes
           : manifest.size_bytes,
-      sha256: manifest.sha256,
+      sha256: manifest.sha256 || null,
       locations: JSON.stringify([
         { target_id: this.targetIdOf(deployment, manifest.target), url: manifest.location },
         ...(manifest.locations ?? []),
@@ -211,7 +232,7 @@ export class BackupCatalog {
     return pruned;
   }
 
-  private backupOf(job: JobRow): BackupRow | undefined {
+  private backupOf(job: BackupJobRef): BackupRow | undefined {
     return job.backup_id ? this.stores.backups.byId(job.backup_id, job.deployment_id) : undefined;
   }
 
@@ -245,53 +266,7 @@ function partRow(backupId: string, position: number, part: PartReport, at: strin
   };
 }
 
-/** The spec's manifest of a backup. */
-export function presentBackup(row: BackupRow, parts: readonly BackupPartRow[]): BackupView {
-  return {
-    id: row.id,
-    deployment_id: row.deployment_id,
-    sequence: row.sequence,
-    level: row.level,
-    parent_id: row.parent_id,
-    session_id: row.session_id,
-    state: row.state as BackupState,
-    failure_reason: row.failure_reason,
-    trigger: row.trigger as BackupView["trigger"],
-    job_id: row.job_id,
-    metadata: JSON.parse(row.metadata) as BackupView["metadata"],
-    sizes: {
-      uncompressed_bytes: row.uncompressed_bytes,
-      compressed_bytes: row.compressed_bytes,
-      stored_bytes: row.stored_bytes,
-      session_total_bytes: row.session_total_bytes,
-    },
-    sha256: row.sha256,
-    locations: JSON.parse(row.locations) as BackupView["locations"],
-    timings: {
-      queued_at: row.queued_at,
-      started_at: row.started_at,
-      completed_at: row.completed_at,
-      duration_ms: row.duration_ms,
-    },
-    parts: parts.map((part) => ({
-      name: part.name,
-      state: part.state as BackupState,
-      failure_reason: part.failure_reason,
-      size_bytes: part.size_bytes,
-      sha256: part.sha256,
-      created_at: part.created_at,
-      updated_at: part.updated_at,
-      details: JSON.parse(part.details) as Record<string, unknown>,
-    })),
-    verification: row.verification
-      ? (JSON.parse(row.verification) as BackupView["verification"])
-      : null,
-    hold: row.held === 1,
-    hold_reason: row.hold_reason,
-    held_at: row.held_at,
-    deleted: row.deleted_at
-      ? { at: row.deleted_at, by: row.deleted_by ?? "", reason: row.deleted_reason }
-      : null,
-    created_at: row.created_at,
-  };
+/** The spec's manifest of a backup: its stored view (migration 8), parsed. */
+export function presentBackup(row: StoredBackupRow): BackupView {
+  return JSON.parse(row.view) as BackupView;
 }

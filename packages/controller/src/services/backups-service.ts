@@ -1,18 +1,30 @@
-import { ApiError } from "@stowage/server-runtime";
+import { ApiError, SerializedJson } from "@stowage/server-runtime";
 import type { components } from "@stowage/control-server";
-import type { BackupRow } from "../store/backups-store";
+import type { StoredBackupRow } from "../store/backups-store";
 import type { DeploymentRow } from "../store/deployments-store";
 import { presentBackup, type BackupView } from "./backup-catalog";
 import type { BackupState } from "./backup-state";
 import type { CallContext, Stores } from "./control-context";
 import { settingsFromRow } from "./deployment-settings";
+import { GenerationCache } from "./generation-cache";
 import { newId, nowIso } from "./identifiers";
 import { isFinished, type JobsService, type JobView } from "./jobs-service";
-import { pageRequest, toPage } from "./pagination";
+import { pageRequest, toPage, type Page } from "./pagination";
 import { actorOf, SYSTEM_ACTOR, type Actor, type OperatorPrincipal } from "./principal";
 
 type Call = CallContext<OperatorPrincipal>;
 type TakeBackupRequest = components["schemas"]["TakeBackupRequest"];
+
+/** A listing as JSON, and its marker again for the `Link` header. */
+export interface BackupListing {
+  json: SerializedJson<Page<BackupView>>;
+  next_marker: string | null;
+}
+
+/** Pages kept at once, each at most `MAX_CACHED_PAGE_BYTES`: a few MiB at worst. */
+const CACHED_PAGES = 32;
+/** About 125 backups of two parts; a page of 1,000 is not kept. */
+const MAX_CACHED_PAGE_BYTES = 256 * 1024;
 
 export interface BackupListQuery {
   limit?: number;
@@ -34,6 +46,13 @@ export function deploymentOf(stores: Stores, call: Call, idOrName: string): Depl
 
 /** The catalog as operators see it: take, list, read, tombstone, hold and verify backups. */
 export class BackupsService {
+  /**
+   * Pages answered lately, by deployment, filter and position, valid while `backup_changes`
+   * does not move (any change to any backup forgets them all). A dashboard polling the first
+   * page then costs a lookup, not a read of the page and its encoding.
+   */
+  private readonly pages = new GenerationCache<BackupListing>(CACHED_PAGES);
+
   constructor(
     private readonly stores: Stores,
     private readonly jobs: JobsService,
@@ -193,8 +212,12 @@ export class BackupsService {
     return this.jobs.present(job);
   }
 
-  /** Newest sequence first, keyset-paginated on the sequence (an index seek on every page). */
-  list(call: Call, deploymentRef: string, query: BackupListQuery) {
+  /**
+   * Newest sequence first, keyset-paginated on the sequence (an index seek on every page). The
+   * page is the stored views (migration 8) joined as they are: nothing is parsed or serialized
+   * per backup, which was most of a listing's cost.
+   */
+  list(call: Call, deploymentRef: string, query: BackupListQuery): BackupListing {
     const deployment = deploymentOf(this.stores, call, deploymentRef);
     const request = pageRequest(query);
     const before = request.after === undefined ? Number.MAX_SAFE_INTEGER : Number(request.after);
@@ -203,25 +226,30 @@ export class BackupsService {
         details: [{ path: "/query/marker", message: "is not a valid marker" }],
       });
     }
+    const includeDeleted = query.include_deleted ?? false;
+    const key = [deployment.id, query.state, includeDeleted, before, request.limit].join("\n");
+    this.pages.validFor(this.stores.backups.generation());
+    const cached = this.pages.get(key);
+    if (cached) return cached;
     const rows = this.stores.backups.page({
       deploymentId: deployment.id,
       beforeSequence: before,
       limit: request.limit + 1,
       state: query.state,
-      includeDeleted: query.include_deleted ?? false,
+      includeDeleted,
     });
-    const page = toPage(rows, request, (row) => String(row.sequence));
-    const parts = this.stores.backups.partsOf(page.items.map((row) => row.id));
-    return {
-      items: page.items.map((row) => presentBackup(row, parts.get(row.id) ?? [])),
-      next_marker: page.next_marker,
-    };
+    const { items, next_marker } = toPage(rows, request, (row) => String(row.sequence));
+    const views = items.map((row) => row.view).join(",");
+    const json = `{"items":[${views}],"next_marker":${JSON.stringify(next_marker)}}`;
+    const listing = { json: new SerializedJson<Page<BackupView>>(Buffer.from(json)), next_marker };
+    if (listing.json.bytes.length <= MAX_CACHED_PAGE_BYTES) this.pages.set(key, listing);
+    return listing;
   }
 
   /** The manifest; a tombstoned backup is answered (with `deleted`), not 404. */
   get(call: Call, deploymentRef: string, backupId: string): BackupView {
     const deployment = deploymentOf(this.stores, call, deploymentRef);
-    return this.present(this.backupOf(deployment, backupId));
+    return presentBackup(this.backupOf(deployment, backupId));
   }
 
   /** Tombstones a backup; 409 while held or while a job is writing it. Idempotent. */
@@ -229,7 +257,7 @@ export class BackupsService {
     return this.stores.db.transaction(() => {
       const deployment = deploymentOf(this.stores, call, deploymentRef);
       const backup = this.backupOf(deployment, backupId);
-      if (backup.deleted_at) return this.present(backup);
+      if (backup.deleted_at) return presentBackup(backup);
       if (backup.held) {
         throw new ApiError(409, "resource.conflict", `Backup ${backup.id} is on hold.`, {
           subject: { backup: backup.id, hold_reason: backup.hold_reason },
@@ -274,7 +302,7 @@ export class BackupsService {
         body: { sequence: backup.sequence, by: `token:${call.principal.tokenId}` },
         at,
       });
-      return this.present(this.backupOf(deployment, backup.id));
+      return presentBackup(this.backupOf(deployment, backup.id));
     })();
   }
 
@@ -297,7 +325,7 @@ export class BackupsService {
         details: { reason: reason ?? null },
         requestId: call.requestId,
       });
-      return this.present(this.backupOf(deployment, backup.id));
+      return presentBackup(this.backupOf(deployment, backup.id));
     })();
   }
 
@@ -306,7 +334,7 @@ export class BackupsService {
     return this.stores.db.transaction(() => {
       const deployment = deploymentOf(this.stores, call, deploymentRef);
       const backup = this.backupOf(deployment, backupId);
-      if (!backup.held) return this.present(backup);
+      if (!backup.held) return presentBackup(backup);
       this.stores.backups.release(backup.id);
       this.stores.auditLog.append({
         tenantId: deployment.tenant_id,
@@ -316,7 +344,7 @@ export class BackupsService {
         details: { reason: backup.hold_reason },
         requestId: call.requestId,
       });
-      return this.present(this.backupOf(deployment, backup.id));
+      return presentBackup(this.backupOf(deployment, backup.id));
     })();
   }
 
@@ -354,7 +382,7 @@ export class BackupsService {
     })();
   }
 
-  private backupOf(deployment: DeploymentRow, backupId: string): BackupRow {
+  private backupOf(deployment: DeploymentRow, backupId: string): StoredBackupRow {
     const backup = this.stores.backups.byId(backupId, deployment.id);
     if (!backup) {
       throw new ApiError(
@@ -367,9 +395,5 @@ export class BackupsService {
       );
     }
     return backup;
-  }
-
-  private present(row: BackupRow): BackupView {
-    return presentBackup(row, this.stores.backups.parts(row.id));
   }
 }

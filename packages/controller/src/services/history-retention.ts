@@ -1,3 +1,5 @@
+import { AgentEventsStore } from "../store/agent-events-store";
+import { AgentLogsStore } from "../store/agent-logs-store";
 import { RetentionStore } from "../store/retention-store";
 import type { Stores } from "./control-context";
 
@@ -58,12 +60,16 @@ const FIRST_PASS_DELAY_MS = 5000;
  */
 export class HistoryPruner {
   private readonly store: RetentionStore;
+  private readonly agentLogs: AgentLogsStore;
+  private readonly agentEvents: AgentEventsStore;
 
   constructor(
     private readonly stores: Stores,
     readonly settings: HistoryRetentionSettings = DEFAULT_HISTORY_RETENTION,
   ) {
     this.store = new RetentionStore(stores.db);
+    this.agentLogs = new AgentLogsStore(stores.db);
+    this.agentEvents = new AgentEventsStore(stores.db);
   }
 
   /** One batch of each kind; `done` once no kind has anything left to prune. */
@@ -73,6 +79,8 @@ export class HistoryPruner {
       this.pruneJobs(now),
       this.pruneEvents(now),
       this.pruneAudit(now),
+      this.pruneAgentLogs(now),
+      this.pruneAgentEvents(now),
     ];
     return {
       counts: steps.reduce((total, step) => add(total, step.counts), none()),
@@ -195,6 +203,39 @@ export class HistoryPruner {
         if (budget === 0) break;
       }
       return { counts, done: budget > 0 && jobs.length < limit };
+    })();
+  }
+
+  /**
+   * Agent log submissions (postLog) committed before the log cutoff, with their chunks; the
+   * offset counters of runs not written to since; staged rows of requests that died.
+   */
+  private pruneAgentLogs(now: Date): Step {
+    const before = cutoff(now, this.settings.logDays);
+    const limit = this.settings.batchSize;
+    return this.stores.db.transaction((): Step => {
+      const abandoned = this.agentLogs.discardStagedBefore(
+        new Date(now.getTime() - DAY_MS).toISOString(),
+      );
+      if (before === undefined) return { counts: none(), done: abandoned < limit };
+      const removed = this.agentLogs.deleteCommittedBefore(before, limit);
+      const counters = this.agentLogs.deleteRunCountersBefore(before, limit);
+      return {
+        counts: { ...none(), logs: removed.lines },
+        done: removed.submissions < limit && counters < limit && abandoned < limit,
+      };
+    })();
+  }
+
+  /** Agent run events, and the runs they placed, received before the event cutoff. */
+  private pruneAgentEvents(now: Date): Step {
+    const before = cutoff(now, this.settings.eventDays);
+    if (before === undefined) return idle();
+    const limit = this.settings.batchSize;
+    return this.stores.db.transaction((): Step => {
+      const events = this.agentEvents.deleteEventsBefore(before, limit);
+      const runs = this.agentEvents.deleteRunsBefore(before, limit);
+      return { counts: { ...none(), events }, done: events < limit && runs < limit };
     })();
   }
 

@@ -1,5 +1,6 @@
 import { ApiError } from "@stowage/server-runtime";
 import type { components } from "@stowage/control-server";
+import type { components as AgentComponents } from "@stowage/agent-server";
 import type { DeploymentRow } from "../store/deployments-store";
 import {
   ABOVE_EVERY_ID,
@@ -11,7 +12,7 @@ import {
 import { BackupCatalog, type ResultManifest } from "./backup-catalog";
 import { canonicalJson } from "./canonical-json";
 import type { CallContext, Stores } from "./control-context";
-import { settingsFromRow, type StoredConnection } from "./deployment-settings";
+import { settingsFromRow, type StoredConnection, type StoredDriver } from "./deployment-settings";
 import type { EventHub } from "./event-hub";
 import type { Severity } from "./event-log";
 import { newId, nowIso } from "./identifiers";
@@ -62,31 +63,9 @@ export interface EnqueueJobInput {
   eventBody?: Record<string, unknown>;
 }
 
-/** A leased job, shaped as the agent API's `Job` (BackupJob, RestoreJob, VerifyJob). */
-export interface ClaimedJob {
-  id: string;
-  kind: JobKind;
-  /** The deployment's name: how the agent's config document names it. */
-  deployment: string;
-  attempt: number;
-  created_at: string;
-  lease_expires_at: string;
-  trigger: "schedule" | "manual";
-  backup: {
-    id: string;
-    sequence: number;
-    location?: string;
-    sha256?: string;
-    size_bytes?: number;
-    compression?: "none" | "gzip";
-    encryption?: { algorithm: string; key_ref: string };
-  };
-  /** Backup jobs: the names of the targets to use; absent means all. */
-  targets?: string[];
-  /** Restore jobs: where to restore to (no credentials). */
-  destination?: string;
-  force?: boolean;
-}
+/** A leased job: the agent API's `Job` (BackupJob, RestoreJob, VerifyJob). */
+export type ClaimedJob = AgentComponents["schemas"]["Job"];
+type StoredBackupRef = AgentComponents["schemas"]["BackupRef"];
 
 /** The agent API's `JobProgress`. */
 export interface ProgressReport {
@@ -150,6 +129,23 @@ export interface JobListQuery {
 }
 
 const SHA256_HEX = /^[0-9a-f]{64}$/;
+
+/** The drivers through which the controller runs jobs itself, against a remote backup API. */
+export type DriverType = Exclude<StoredDriver["type"], "pull">;
+
+const DRIVER_AGENT_PREFIX = "driver:";
+
+/**
+ * Who holds a job a driver runs: `jobs.agent_id` names no agent row (it has no foreign key), and
+ * agent ids are `agt_...`, so these never collide with one.
+ */
+export function driverAgentId(type: DriverType): string {
+  return `${DRIVER_AGENT_PREFIX}${type}`;
+}
+
+function isDriverAgentId(agentId: string): boolean {
+  return agentId.startsWith(DRIVER_AGENT_PREFIX);
+}
 
 /**
  * The job state machine: QUEUED -> RUNNING -> SUCCEEDED | FAILED | CANCELLED, with a lease
@@ -248,22 +244,24 @@ export class JobsService {
   ): ClaimedJob | undefined {
     return this.stores.db.transaction((): ClaimedJob | undefined => {
       const queued = this.stores.jobs.nextQueued(agentId, filter.kinds, filter.deployments);
-      if (!queued) return undefined;
-      const at = now.toISOString();
-      const lease = this.leaseFrom(now);
-      if (!this.stores.jobs.claim(queued.id, agentId, at, lease)) return undefined;
-      const job = this.mustGet(queued.id);
-      if (job.kind === "backup") this.catalog.started(job, at);
-      if (job.restore_id)
-        this.stores.restores.setStatus(job.restore_id, "RUNNING", { startedAt: at });
-      this.event(
-        job,
-        "job_started",
-        "info",
-        { agent: agentId, attempt: job.attempt },
-        { agent: agentId },
-      );
-      return this.claimed(job);
+      const job = queued && this.lease(queued, agentId, now);
+      return job && this.claimed(job);
+    })();
+  }
+
+  /**
+   * Leases the oldest queued job of this kind on a deployment the controller drives itself
+   * (`driver.type`), under the driver's id: progress, logs and completion then go through the
+   * same methods as an agent's. `undefined` when there is none.
+   */
+  claimNextDriverJob(
+    driverType: DriverType,
+    kind: JobKind,
+    now: Date = new Date(),
+  ): JobRow | undefined {
+    return this.stores.db.transaction((): JobRow | undefined => {
+      const queued = this.stores.jobs.nextQueuedOfDriver(driverType, kind);
+      return queued && this.lease(queued, driverAgentId(driverType), now);
     })();
   }
 
@@ -337,7 +335,13 @@ export class JobsService {
     completion: JobCompletion,
     now: Date = new Date(),
   ): JobResult {
-    if (completion.outcome === "succeeded" && !SHA256_HEX.test(completion.manifest.sha256)) {
+    if (
+      completion.outcome === "succeeded" &&
+      !SHA256_HEX.test(completion.manifest.sha256) &&
+      // Remote backup APIs (the script agent's poll body) report no checksum: a driver completes
+      // with an empty one, stored as null. An agent's manifest always carries its digest.
+      !(completion.manifest.sha256 === "" && isDriverAgentId(agentId))
+    ) {
       throw new ApiError(400, "request.invalid", "The manifest's sha256 is not a SHA-256 digest.", {
         details: [{ path: "/body/manifest/sha256", message: "must be 64 lowercase hex digits" }],
       });
@@ -543,6 +547,24 @@ export class JobsService {
   }
 
   // --- transitions ------------------------------------------------------------------------------
+
+  /** QUEUED -> RUNNING under `agentId`; `undefined` when another claim got there first. */
+  private lease(queued: JobRow, agentId: string, now: Date): JobRow | undefined {
+    const at = now.toISOString();
+    if (!this.stores.jobs.claim(queued.id, agentId, at, this.leaseFrom(now))) return undefined;
+    const job = this.mustGet(queued.id);
+    if (job.kind === "backup") this.catalog.started(job, at);
+    if (job.restore_id)
+      this.stores.restores.setStatus(job.restore_id, "RUNNING", { startedAt: at });
+    this.event(
+      job,
+      "job_started",
+      "info",
+      { agent: agentId, attempt: job.attempt },
+      { agent: agentId },
+    );
+    return job;
+  }
 
   /** A RUNNING job whose agent is gone: its lease ran out, or the agent was revoked. */
   private loseLease(
@@ -868,7 +890,6 @@ export class JobsService {
       attempt: job.attempt,
       created_at: job.created_at,
       lease_expires_at: job.lease_expires_at ?? this.leaseFrom(new Date()),
-      trigger: (job.trigger === "schedule" ? "schedule" : "manual") as ClaimedJob["trigger"],
     };
     const backup = job.backup_id
       ? this.stores.backups.byId(job.backup_id, job.deployment_id)
@@ -879,25 +900,27 @@ export class JobsService {
       );
       return {
         ...base,
+        kind: "backup",
+        trigger: job.trigger === "schedule" ? "schedule" : "manual",
         backup: { id: job.backup_id ?? "", sequence: job.sequence ?? 0 },
         ...(targets ? { targets } : {}),
       };
     }
     const metadata = backup ? (JSON.parse(backup.metadata) as Record<string, unknown>) : {};
     const location = backup ? (JSON.parse(backup.locations) as { url: string }[])[0] : undefined;
-    const ref: ClaimedJob["backup"] = {
+    // Restores and verifies are refused (412) unless the backup COMPLETED, so these are stored;
+    // were one missing, response validation would refuse the empty value loudly.
+    const ref: StoredBackupRef = {
       id: backup?.id ?? job.backup_id ?? "",
       sequence: backup?.sequence ?? 0,
-      ...(location ? { location: location.url } : {}),
-      ...(backup?.sha256 ? { sha256: backup.sha256 } : {}),
-      ...(backup?.stored_bytes !== null && backup?.stored_bytes !== undefined
-        ? { size_bytes: backup.stored_bytes }
-        : {}),
+      location: location?.url ?? "",
+      sha256: backup?.sha256 ?? "",
+      size_bytes: backup?.stored_bytes ?? 0,
       ...(metadata.compression_alg === "gzip" || metadata.compression_alg === "none"
         ? { compression: metadata.compression_alg }
         : {}),
       ...(metadata.encrypted === true &&
-      typeof metadata.encryption_algorithm === "string" &&
+      metadata.encryption_algorithm === "aes-256-gcm" &&
       typeof metadata.key_ref === "string"
         ? {
             encryption: {
@@ -907,12 +930,13 @@ export class JobsService {
           }
         : {}),
     };
-    if (job.kind === "verify") return { ...base, backup: ref };
+    if (job.kind === "verify") return { ...base, kind: "verify", backup: ref };
     const restore = job.restore_id
       ? this.stores.restores.byIdInAnyTenant(job.restore_id)
       : undefined;
     return {
       ...base,
+      kind: "restore",
       backup: ref,
       destination: restore?.target ?? (deployment ? inPlaceDestination(deployment) : ""),
       force: restore?.force === 1,

@@ -5,6 +5,7 @@ import type { CallContext, Stores } from "./control-context";
 import { newId, nowIso } from "./identifiers";
 import { pageRequest, toPage } from "./pagination";
 import { actorOf, grants, SYSTEM_ACTOR, type OperatorPrincipal } from "./principal";
+import { GenerationCache } from "./generation-cache";
 import { hashTokenSecret, newTokenSecret } from "./token-secrets";
 
 type Call = CallContext<OperatorPrincipal>;
@@ -34,12 +35,40 @@ export interface TokenInput {
 /** `last_used_at` is written at most this often per token: a write per request would cost throughput. */
 const TOUCH_INTERVAL_MS = 60_000;
 
+interface CachedPrincipal {
+  principal: OperatorPrincipal;
+  /** When the token expires (epoch ms); `null` if it does not. */
+  expiresAt: number | null;
+  /** When its `last_used_at` was last written (epoch ms; 0 if never). */
+  touchedAt: number;
+}
+
 export class TokensService {
+  /**
+   * Principals of tokens in use by secret hash, so a request skips the token's row and the parse
+   * of its verbs and dates. `token_changes` moves whenever a token is revoked, deleted (its
+   * tenant too) or gets other verbs or another expiry, whichever connection or process does it,
+   * so such a token is refused at its next request; expiry is checked on every hit. Today the
+   * controller is the only process that opens its database (the operator CLI uses the API).
+   */
+  private readonly principals = new GenerationCache<CachedPrincipal>(10_000);
+
   constructor(private readonly stores: Stores) {}
 
   /** The principal for a bearer secret; a token that is unknown, revoked or expired is a 401. */
   authenticate(secret: string): OperatorPrincipal {
-    const row = this.stores.tokens.bySecretHash(hashTokenSecret(secret));
+    const hash = hashTokenSecret(secret);
+    const now = Date.now();
+    this.principals.validFor(this.stores.tokens.generation());
+    const cached = this.principals.get(hash);
+    if (cached && (cached.expiresAt === null || now < cached.expiresAt)) {
+      if (now - cached.touchedAt > TOUCH_INTERVAL_MS) {
+        this.stores.tokens.touch(cached.principal.tokenId, new Date(now).toISOString());
+        cached.touchedAt = now;
+      }
+      return cached.principal;
+    }
+    const row = this.stores.tokens.bySecretHash(hash);
     const state = row ? stateOf(row) : undefined;
     if (!row || state !== "active") {
       throw new ApiError(
@@ -48,17 +77,24 @@ export class TokensService {
         state ? `The token is ${state}.` : "The token is not valid.",
       );
     }
-    const now = Date.now();
-    if (!row.last_used_at || now - Date.parse(row.last_used_at) > TOUCH_INTERVAL_MS) {
+    let touchedAt = row.last_used_at ? Date.parse(row.last_used_at) : 0;
+    if (now - touchedAt > TOUCH_INTERVAL_MS) {
       this.stores.tokens.touch(row.id, new Date(now).toISOString());
+      touchedAt = now;
     }
-    return {
+    const principal: OperatorPrincipal = {
       kind: "token",
       tokenId: row.id,
       tokenName: row.name,
       tenantId: row.tenant_id,
       verbs: new Set(JSON.parse(row.verbs) as string[]),
     };
+    this.principals.set(hash, {
+      principal,
+      expiresAt: row.expires_at ? Date.parse(row.expires_at) : null,
+      touchedAt,
+    });
+    return principal;
   }
 
   create(call: Call, input: TokenInput): TokenView & { secret: string } {

@@ -1,6 +1,6 @@
 import type { Db } from "./database";
 
-/** A row of `backups`; JSON columns are text here and parsed by the services. */
+/** A row of `backups` as written; JSON columns are text here and parsed by the services. */
 export interface BackupRow {
   id: string;
   tenant_id: string;
@@ -34,6 +34,17 @@ export interface BackupRow {
   deleted_reason: string | null;
   created_at: string;
 }
+
+/**
+ * A row as read: with `view`, the backup as the control API shows it (the spec's `Backup` as JSON
+ * text), which the database's triggers rewrite with every change to the row or its parts.
+ */
+export interface StoredBackupRow extends BackupRow {
+  view: string;
+}
+
+/** What a listing reads of each backup: its key and its view. */
+export type BackupPageRow = Pick<StoredBackupRow, "sequence" | "view">;
 
 export interface BackupPartRow {
   backup_id: string;
@@ -89,18 +100,19 @@ export type RetentionCandidateRow = Pick<
  * The listing's four variants, exported so a test can EXPLAIN them. Four statements rather than
  * one with optional terms: SQLite picks a partial index only when the query itself says
  * `deleted_at IS NULL`, and an `(@state IS NULL OR ...)` term would keep the state index unused.
+ * They read the stored view, not the columns it is made of (migration 8).
  */
 export const BACKUP_PAGE_SQL = {
-  live: `SELECT * FROM backups
+  live: `SELECT sequence, view FROM backups
     WHERE deployment_id = @deployment AND deleted_at IS NULL AND sequence < @before
     ORDER BY sequence DESC LIMIT @limit`,
-  all: `SELECT * FROM backups
+  all: `SELECT sequence, view FROM backups
     WHERE deployment_id = @deployment AND sequence < @before
     ORDER BY sequence DESC LIMIT @limit`,
-  liveByState: `SELECT * FROM backups
+  liveByState: `SELECT sequence, view FROM backups
     WHERE deployment_id = @deployment AND state = @state AND deleted_at IS NULL AND sequence < @before
     ORDER BY sequence DESC LIMIT @limit`,
-  allByState: `SELECT * FROM backups
+  allByState: `SELECT sequence, view FROM backups
     WHERE deployment_id = @deployment AND state = @state AND sequence < @before
     ORDER BY sequence DESC LIMIT @limit`,
 } as const;
@@ -128,8 +140,8 @@ export class BackupsStore {
   private readonly insertPartStatement;
   private readonly updatePartStatement;
   private readonly partsStatement;
-  private readonly partsOfManyStatement;
   private readonly deletePartsStatement;
+  private readonly generationStatement;
 
   constructor(db: Db) {
     this.insertStatement = db.prepare<BackupRow>(
@@ -144,19 +156,19 @@ export class BackupsStore {
          @started_at, @completed_at, @duration_ms, @verification, @held, @hold_reason, @held_at,
          @deleted_at, @deleted_by, @deleted_reason, @created_at)`,
     );
-    this.byIdStatement = db.prepare<[string, string], BackupRow>(
+    this.byIdStatement = db.prepare<[string, string], StoredBackupRow>(
       "SELECT * FROM backups WHERE id = ? AND deployment_id = ?",
     );
     type PageParams = { deployment: string; before: number; limit: number };
-    this.pageLive = db.prepare<PageParams, BackupRow>(BACKUP_PAGE_SQL.live);
-    this.pageAll = db.prepare<PageParams, BackupRow>(BACKUP_PAGE_SQL.all);
-    this.pageLiveByState = db.prepare<PageParams & { state: string }, BackupRow>(
+    this.pageLive = db.prepare<PageParams, BackupPageRow>(BACKUP_PAGE_SQL.live);
+    this.pageAll = db.prepare<PageParams, BackupPageRow>(BACKUP_PAGE_SQL.all);
+    this.pageLiveByState = db.prepare<PageParams & { state: string }, BackupPageRow>(
       BACKUP_PAGE_SQL.liveByState,
     );
-    this.pageAllByState = db.prepare<PageParams & { state: string }, BackupRow>(
+    this.pageAllByState = db.prepare<PageParams & { state: string }, BackupPageRow>(
       BACKUP_PAGE_SQL.allByState,
     );
-    this.latestCompletedStatement = db.prepare<[string], BackupRow>(
+    this.latestCompletedStatement = db.prepare<[string], StoredBackupRow>(
       `SELECT * FROM backups
        WHERE deployment_id = ? AND state = 'COMPLETED' AND deleted_at IS NULL
        ORDER BY sequence DESC LIMIT 1`,
@@ -242,14 +254,12 @@ export class BackupsStore {
     this.partsStatement = db.prepare<[string], BackupPartRow>(
       "SELECT * FROM backup_parts WHERE backup_id = ? ORDER BY position",
     );
-    // One query for a whole page's parts instead of one per backup.
-    this.partsOfManyStatement = db.prepare<[string], BackupPartRow>(
-      `SELECT * FROM backup_parts WHERE backup_id IN (SELECT value FROM json_each(?))
-       ORDER BY backup_id, position`,
-    );
     this.deletePartsStatement = db.prepare<[string]>(
       "DELETE FROM backup_parts WHERE backup_id = ?",
     );
+    this.generationStatement = db
+      .prepare<[], number>("SELECT generation FROM backup_changes")
+      .pluck();
   }
 
   insert(row: BackupRow): void {
@@ -257,12 +267,12 @@ export class BackupsStore {
   }
 
   /** The deployment's backup; one of another deployment (or tenant) is `undefined`. */
-  byId(id: string, deploymentId: string): BackupRow | undefined {
+  byId(id: string, deploymentId: string): StoredBackupRow | undefined {
     return this.byIdStatement.get(id, deploymentId);
   }
 
   /** Fetches `limit` rows: callers ask for one more than a page to learn whether another follows. */
-  page(query: BackupPageQuery): BackupRow[] {
+  page(query: BackupPageQuery): BackupPageRow[] {
     const params = {
       deployment: query.deploymentId,
       before: query.beforeSequence,
@@ -276,7 +286,7 @@ export class BackupsStore {
   }
 
   /** The newest COMPLETED backup that is not tombstoned: what `latest` means. */
-  latestCompleted(deploymentId: string): BackupRow | undefined {
+  latestCompleted(deploymentId: string): StoredBackupRow | undefined {
     return this.latestCompletedStatement.get(deploymentId);
   }
 
@@ -363,19 +373,15 @@ export class BackupsStore {
     return this.partsStatement.all(backupId);
   }
 
-  /** Parts of several backups, grouped by backup id. */
-  partsOf(backupIds: readonly string[]): Map<string, BackupPartRow[]> {
-    const grouped = new Map<string, BackupPartRow[]>();
-    if (backupIds.length === 0) return grouped;
-    for (const row of this.partsOfManyStatement.all(JSON.stringify(backupIds))) {
-      const list = grouped.get(row.backup_id) ?? [];
-      list.push(row);
-      grouped.set(row.backup_id, list);
-    }
-    return grouped;
-  }
-
   deleteParts(backupId: string): void {
     this.deletePartsStatement.run(backupId);
+  }
+
+  /**
+   * A number that changes whenever a backup is added, removed, or changes what it shows (its
+   * view), by any connection: triggers keep it (migration 8).
+   */
+  generation(): number {
+    return this.generationStatement.get() ?? 0;
   }
 }

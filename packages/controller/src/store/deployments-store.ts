@@ -36,6 +36,7 @@ export class DeploymentsStore {
   private readonly pageStatement;
   private readonly agentStatement;
   private readonly activeJobStatement;
+  private readonly agentOfStatement;
 
   constructor(db: Db) {
     // The path parameter takes an id or a name; an id match wins over a name match.
@@ -45,6 +46,9 @@ export class DeploymentsStore {
     // max(): a sequence only ever grows, so it is never reused even after a delete (Zeebe's rule).
     this.advanceSequenceStatement = db.prepare<[number, string]>(
       "UPDATE deployments SET last_sequence = max(last_sequence, ?) WHERE id = ?",
+    );
+    this.agentOfStatement = db.prepare<[string], { agent_id: string | null }>(
+      "SELECT agent_id FROM deployments WHERE id = ?",
     );
     this.byNameStatement = db.prepare<[string, string], DeploymentRow>(
       "SELECT * FROM deployments WHERE tenant_id = ? AND name = ?",
@@ -141,5 +145,10 @@ export class DeploymentsStore {
   hasActiveJobs(deploymentId: string): boolean | undefined {
     if (!this.activeJobStatement) return undefined;
     return this.activeJobStatement.get(deploymentId) !== undefined;
+  }
+
+  /** The pull agent that runs a deployment, if any: whom a queued job wakes. */
+  agentOf(deploymentId: string): string | undefined {
+    return this.agentOfStatement.get(deploymentId)?.agent_id ?? undefined;
   }
 }

@@ -75,6 +75,7 @@ export class JobsStore {
   private readonly activeCountStatement;
   private readonly activeOfKindStatement;
   private readonly nextQueuedStatement;
+  private readonly nextQueuedOfDriverStatement;
   private readonly claimStatement;
   private readonly progressStatement;
   private readonly finishStatement;
@@ -152,6 +153,13 @@ export class JobsStore {
        WHERE d.agent_id = @agent AND j.status = 'QUEUED'
          AND (@kinds IS NULL OR j.kind IN (SELECT value FROM json_each(@kinds)))
          AND (@deployments IS NULL OR d.name IN (SELECT value FROM json_each(@deployments)))
+       ORDER BY j.id LIMIT 1`,
+    );
+    // The oldest queued job of a kind on deployments the controller drives itself (the `driver`
+    // column's type), for the driver that claims it in place of an agent.
+    this.nextQueuedOfDriverStatement = db.prepare<{ driver: string; kind: string }, JobRow>(
+      `SELECT j.* FROM deployments d JOIN jobs j ON j.deployment_id = d.id
+       WHERE json_extract(d.driver, '$.type') = @driver AND j.status = 'QUEUED' AND j.kind = @kind
        ORDER BY j.id LIMIT 1`,
     );
     this.claimStatement = db.prepare<{ id: string; agent: string; at: string; lease: string }>(
@@ -289,6 +297,10 @@ export class JobsStore {
       kinds: kinds ? JSON.stringify(kinds) : null,
       deployments: deploymentNames ? JSON.stringify(deploymentNames) : null,
     });
+  }
+
+  nextQueuedOfDriver(driverType: string, kind: JobKind): JobRow | undefined {
+    return this.nextQueuedOfDriverStatement.get({ driver: driverType, kind });
   }
 
   /** QUEUED -> RUNNING, leased to the agent; false if someone else got there first. */

@@ -1,6 +1,8 @@
 import { CATALOG_AND_JOBS_SQL } from "./migration-4-catalog";
 import { SCHEDULER_SQL } from "./migration-6-scheduler";
 import { RETENTION_AND_AGENT_JOBS_SQL } from "./migration-7-retention";
+import { READ_CACHES_SQL } from "./migration-8-read-caches";
+import { AGENT_TELEMETRY_SQL } from "./migration-11-agent-telemetry";
 
 /**
  * Versioned schema changes, applied in order at start and never edited once released: a change
@@ -153,4 +155,31 @@ export const MIGRATIONS: { version: number; sql: string }[] = [
   },
   { version: 6, sql: SCHEDULER_SQL },
   { version: 7, sql: RETENTION_AND_AGENT_JOBS_SQL },
+  { version: 8, sql: READ_CACHES_SQL },
+  {
+    version: 9,
+    sql: `
+      -- Client-assertion ids already spent at the token endpoint, kept until the assertion
+      -- expires: a replayed assertion is refused even after a restart.
+      CREATE TABLE assertion_jtis (
+        agent_id TEXT NOT NULL,
+        jti TEXT NOT NULL,
+        expires_at TEXT NOT NULL,
+        PRIMARY KEY (agent_id, jti)
+      );
+      CREATE INDEX assertion_jtis_by_expiry ON assertion_jtis (expires_at);
+    `,
+  },
+  {
+    version: 10,
+    sql: `
+      -- Issued identities' seeds, sealed with a key kept outside the database: mysql-backup
+      -- needs its seed back as the telemetry credentials of the config it fetches.
+      CREATE TABLE agent_identity_seeds (
+        agent_id TEXT PRIMARY KEY REFERENCES agents(id) ON DELETE CASCADE,
+        sealed BLOB NOT NULL
+      );
+    `,
+  },
+  { version: 11, sql: AGENT_TELEMETRY_SQL },
 ];

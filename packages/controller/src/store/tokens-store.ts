@@ -21,6 +21,7 @@ export class TokensStore {
   private readonly pageStatement;
   private readonly revokeStatement;
   private readonly touchStatement;
+  private readonly generationStatement;
 
   constructor(db: Db) {
     this.insertStatement = db.prepare<TokenRow>(
@@ -42,6 +43,9 @@ export class TokensStore {
     this.touchStatement = db.prepare<[string, string]>(
       "UPDATE tokens SET last_used_at = ? WHERE id = ?",
     );
+    this.generationStatement = db
+      .prepare<[], number>("SELECT generation FROM token_changes")
+      .pluck();
   }
 
   insert(row: TokenRow): void {
@@ -66,5 +70,13 @@ export class TokensStore {
 
   touch(id: string, at: string): void {
     this.touchStatement.run(at, id);
+  }
+
+  /**
+   * A number that changes whenever a token is revoked, deleted (or its tenant), or has its verbs
+   * or expiry changed, by any connection: triggers keep it (migration 8).
+   */
+  generation(): number {
+    return this.generationStatement.get() ?? 0;
   }
 }

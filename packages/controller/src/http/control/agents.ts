@@ -17,7 +17,7 @@ export function agentHandlers(
   endpoint: AgentEndpoint | undefined,
   jobs: JobsService,
 ): Handlers {
-  const agents = new AgentsService(stores, endpoint?.tlsCertificatePem, jobs);
+  const agents = new AgentsService(stores, endpoint?.tlsCertificatePem, jobs, endpoint?.seedVault);
   return {
     listAgents: (ctx) => {
       const page = agents.list(ctx, ctx.query);

@@ -4,7 +4,7 @@ import type { Stores } from "../../services/control-context";
 import { jobEventStream } from "../../services/job-streams";
 import type { JobView } from "../../services/jobs-service";
 import type { OperatorPrincipal } from "../../services/principal";
-import { envelope } from "../envelope";
+import { envelope, serializedEnvelope } from "../envelope";
 import { nextLink } from "../next-link";
 
 type Handlers = Pick<
@@ -44,11 +44,11 @@ export function backupHandlers(backups: BackupsService, stores: Stores): Handler
 
   return {
     listBackups: (ctx) => {
-      const page = backups.list(ctx, ctx.params.deployment, ctx.query);
+      const listing = backups.list(ctx, ctx.params.deployment, ctx.query);
       return {
         status: 200,
-        headers: nextLink(ctx.req, page.next_marker),
-        body: envelope("backups.list", page),
+        headers: nextLink(ctx.req, listing.next_marker),
+        body: serializedEnvelope("backups.list", listing.json),
       };
     },
     takeBackup: (ctx) =>

@@ -1,0 +1,94 @@
+import type { components } from "@stowage/agent-client";
+import { backupPath, locationOf, writeFileAtomically } from "../targets/file-target";
+import { artifactSuffix, encodingStages, type ArtifactFormat } from "./artifact-format";
+import { createDigestStream } from "./digest-stream";
+import { archiveFiles } from "./files";
+import { PhaseClock } from "./phase-clock";
+import { snapshotSqlite } from "./sqlite";
+
+type Schemas = components["schemas"];
+export type BackupDeployment = Schemas["DeploymentSqlite"] | Schemas["DeploymentFiles"];
+export type ResultManifest = Schemas["ResultManifest"];
+
+export interface BackupRequest {
+  deployment: BackupDeployment;
+  backup: { id: string; sequence: number };
+  /** Names of the deployment's targets to use (the job's `targets`); all when absent. */
+  targets?: string[];
+  signal?: AbortSignal;
+  /** Called as bytes are stored, for progress reports. */
+  onBytes?: (phase: string, bytesStored: number) => void;
+}
+
+export function formatOf(deployment: BackupDeployment): ArtifactFormat {
+  return {
+    compression: deployment.compression.algorithm,
+    gzipLevel: deployment.compression.level,
+    encryption: deployment.encryption,
+  };
+}
+
+/**
+ * Takes one backup: the deployment's bytes -> gzip -> encryption -> sha256 -> the file target,
+ * one stream pipeline with nothing held whole in memory. Answers the manifest the job completes with.
+ */
+export async function takeBackup(request: BackupRequest): Promise<ResultManifest> {
+  const { deployment, backup } = request;
+  const target = chooseTarget(deployment, request.targets);
+  const format = formatOf(deployment);
+  const extension = deployment.kind === "sqlite" ? ".sqlite" : ".tar";
+  const fileName = `${deployment.name}-${String(backup.sequence).padStart(6, "0")}-${backup.id}${extension}${artifactSuffix(format)}`;
+  const finalPath = backupPath(target.path, deployment.name, fileName);
+  const clock = new PhaseClock();
+  const phase = deployment.kind === "sqlite" ? "upload" : "dump";
+  const digest = createDigestStream((bytes) => request.onBytes?.(phase, bytes));
+
+  const store = async (source: NodeJS.ReadableStream) =>
+    writeFileAtomically(finalPath, [source, ...(await encodingStages(format)), digest], {
+      signal: request.signal,
+    });
+
+  if (deployment.kind === "sqlite") {
+    const snapshot = await clock.time("snapshot", () => snapshotSqlite(deployment.connection.path));
+    try {
+      await clock.time("upload", () => store(snapshot.stream()));
+    } finally {
+      await snapshot.dispose();
+    }
+  } else {
+    // tar reads the tree while the pipeline stores it, so dump and upload are one phase.
+    await clock.time(phase, () => store(archiveFiles(deployment.connection)));
+  }
+  const { sha256, sizeBytes } = digest.result();
+  return {
+    size_bytes: sizeBytes,
+    sha256,
+    location: locationOf(finalPath),
+    target: target.name,
+    compression: format.compression,
+    ...(format.encryption ? { encryption: format.encryption } : {}),
+    ...clock.finish(),
+  };
+}
+
+/**
+ * The one file target a backup is written to. The manifest names one location, so the first
+ * selected file target is used; copying to further targets is not done yet, and other target
+ * types are refused rather than skipped.
+ */
+function chooseTarget(
+  deployment: BackupDeployment,
+  names: string[] | undefined,
+): Schemas["TargetV2File"] {
+  const selected = names
+    ? deployment.targets.filter((target) => names.includes(target.name))
+    : deployment.targets;
+  const target = selected[0];
+  if (!target) throw new Error(`deployment ${deployment.name} has no target named ${names}`);
+  if (target.type !== "file") {
+    throw new Error(
+      `target ${target.name} is of type ${target.type}; this agent writes file targets only`,
+    );
+  }
+  return target;
+}

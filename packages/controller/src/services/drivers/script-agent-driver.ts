@@ -3,8 +3,8 @@ import type { Logger } from "../../observability/logger";
 import type { JobRow } from "../../store/jobs-store";
 import type { Stores } from "../control-context";
 import { secretsFromRow, settingsFromRow } from "../deployment-settings";
-import type { HubMessage } from "../event-hub";
 import type { JobsService } from "../jobs-service";
+import { DriverClaims } from "./driver-claims";
 import { ScriptAgentBackupRun } from "./script-agent-run";
 
 export interface ScriptAgentDriverOptions {
@@ -35,71 +35,44 @@ const DEFAULT_REQUEST_TIMEOUT_MS = 10_000;
  * the agent's job (its trigger answers 409 for the same id).
  */
 export class ScriptAgentDriver {
-  private readonly runs = new Map<string, Promise<void>>();
-  private readonly stopping = new AbortController();
-  private unsubscribe: (() => void) | undefined;
+  private readonly claims: DriverClaims;
 
   constructor(
     private readonly stores: Stores,
     private readonly jobs: JobsService,
     private readonly options: ScriptAgentDriverOptions,
-  ) {}
+  ) {
+    this.claims = new DriverClaims(
+      stores,
+      jobs,
+      "script-agent",
+      (job, signal) => this.runJob(job, signal),
+      options.logger,
+    );
+  }
 
   /** Listens for queued jobs and claims those queued while the controller was down. */
   start(): void {
-    this.unsubscribe = this.stores.eventHub.subscribe((message) => this.hear(message));
-    this.claimQueued();
+    this.claims.start();
   }
 
   /**
    * Stops claiming and ends the runs without completing their jobs (the agents' scripts go on);
    * resolves once none touches the database any more.
    */
-  async stop(): Promise<void> {
-    this.unsubscribe?.();
-    this.stopping.abort();
-    await Promise.allSettled(this.runs.values());
+  stop(): Promise<void> {
+    return this.claims.stop();
   }
 
-  private hear(message: HubMessage): void {
-    if (message.type !== "event") return;
-    const { op, deployment_id: deploymentId } = message.event;
-    if ((op !== "job_queued" && op !== "requeued") || deploymentId === null) return;
-    // A pull deployment's jobs are its agent's: no claim query for those.
-    if (this.stores.deployments.agentOf(deploymentId) !== undefined) return;
-    this.claimQueued();
-  }
-
-  private claimQueued(): void {
-    try {
-      while (!this.stopping.signal.aborted) {
-        const job = this.jobs.claimNextDriverJob("script-agent", "backup");
-        if (!job) return;
-        this.startRun(job);
-      }
-    } catch (error) {
-      this.options.logger.error({ err: error }, "script-agent driver: claiming a job failed");
-    }
-  }
-
-  private startRun(job: JobRow): void {
-    // A job whose lease expired under a run that still polls is claimed again: the run that
-    // holds it already carries on under the same driver id.
-    if (this.runs.has(job.id)) return;
-    const run = new ScriptAgentBackupRun(job, {
+  private runJob(job: JobRow, signal: AbortSignal): Promise<void> {
+    return new ScriptAgentBackupRun(job, {
       stores: this.stores,
       jobs: this.jobs,
       client: this.clientFor(job),
       pollIntervalMs: this.options.pollIntervalMs ?? DEFAULT_POLL_INTERVAL_MS,
       unreachableMs: this.options.unreachableMs ?? Math.floor(this.jobs.settings.leaseMs / 2),
-      signal: this.stopping.signal,
-    })
-      .run()
-      .catch((error: unknown) =>
-        this.options.logger.error({ err: error, job: job.id }, "script-agent driver: run failed"),
-      )
-      .finally(() => this.runs.delete(job.id));
-    this.runs.set(job.id, run);
+      signal,
+    }).run();
   }
 
   private clientFor(job: JobRow): ScriptAgentClient {

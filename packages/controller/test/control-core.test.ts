@@ -26,6 +26,12 @@ describe("first start", () => {
     expect(t.logs.join("\n")).not.toContain(t.adminToken);
   });
 
+  it("keeps the database, which holds write-only secrets, readable by its owner only", async () => {
+    const database = path.join(t.dataDir, "stowage.db");
+    expect((await stat(database)).mode & 0o777).toBe(0o600);
+    expect((await stat(`${database}-wal`)).mode & 0o777).toBe(0o600);
+  });
+
   it("keeps its data and does not create a second admin token on restart", async () => {
     const restarted = await startTestController();
     try {

@@ -1,5 +1,5 @@
 import Database from "better-sqlite3";
-import { mkdirSync } from "node:fs";
+import { chmodSync, mkdirSync } from "node:fs";
 import path from "node:path";
 import { MIGRATIONS } from "./migrations";
 
@@ -10,8 +10,11 @@ export type Db = Database.Database;
  * checkpoint does not fail a write, then every migration not yet applied, each in a transaction.
  */
 export function openDatabase(file: string): Db {
-  if (file !== ":memory:") mkdirSync(path.dirname(file), { recursive: true });
+  if (file !== ":memory:") mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
   const db = new Database(file);
+  // The file holds write-only secrets of targets and deployments: its owner's alone. SQLite
+  // gives the -wal and -shm files the database file's mode.
+  if (file !== ":memory:") chmodSync(file, 0o600);
   db.pragma("journal_mode = WAL");
   // NORMAL in WAL mode: a commit survives a process crash (SIGKILL); only an OS crash may lose the last ones.
   db.pragma("synchronous = NORMAL");

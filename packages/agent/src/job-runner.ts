@@ -93,7 +93,7 @@ export async function runJob(deps: JobRunnerDeps, job: Job, config: ConfigV2): P
   log.line("info", `${job.kind} job claimed`, { deployment: job.deployment, attempt: job.attempt });
   try {
     await progress.update("start");
-    const manifest = await performJob(deps, job, abort.signal, progress);
+    const manifest = await performJob(deps, job, abort.signal, progress, log);
     await progress.stop();
     if (progress.cancelled) throw new JobCancelledError(job.id);
     log.line("info", `${job.kind} job succeeded`, {
@@ -131,7 +131,10 @@ async function performJob(
   job: Job,
   signal: AbortSignal,
   progress: ProgressReporter,
+  log: JobLog,
 ): Promise<ResultManifest> {
+  // pg_dump, psql and the MySQL tools write warnings and errors to stderr: the job's log keeps them.
+  const onToolStderr = (phase: string, line: string) => log.line("warn", line, { phase });
   switch (job.kind) {
     case "backup": {
       const deployment = await deploymentOf(deps, job.deployment);
@@ -142,18 +145,27 @@ async function performJob(
         targets: job.targets,
         signal,
         onBytes: (phase, bytes) => void progress.update(phase, bytes),
+        onToolStderr,
       });
     }
     case "restore": {
       const deployment = await deploymentOf(deps, job.deployment);
       await progress.update("verify");
-      return restoreBackup({
-        kind: deployment.kind,
+      const common = {
         backup: job.backup,
         destination: job.destination,
         force: job.force ?? false,
         signal,
-      });
+        onToolStderr,
+      };
+      switch (deployment.kind) {
+        case "postgres":
+          return restoreBackup({ ...common, kind: "postgres", connection: deployment.connection });
+        case "mysql":
+          return restoreBackup({ ...common, kind: "mysql", connection: deployment.connection });
+        default:
+          return restoreBackup({ ...common, kind: deployment.kind });
+      }
     }
     case "verify":
       await progress.update("verify");
@@ -166,11 +178,6 @@ async function deploymentOf(deps: JobRunnerDeps, name: string): Promise<BackupDe
   const { config } = await deps.config.refresh();
   const deployment = config.deployments.find((candidate) => candidate.name === name);
   if (!deployment) throw new Error(`deployment ${name} is not in this agent's config`);
-  if (deployment.kind !== "sqlite" && deployment.kind !== "files") {
-    throw new Error(
-      `deployment ${name} is of kind ${deployment.kind}; this agent backs up sqlite and files`,
-    );
-  }
   return deployment;
 }
 

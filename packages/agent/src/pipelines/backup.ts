@@ -1,13 +1,19 @@
 import type { components } from "@stowage/agent-client";
 import { backupPath, locationOf, writeFileAtomically } from "../targets/file-target";
 import { artifactSuffix, encodingStages, type ArtifactFormat } from "./artifact-format";
+import { databaseEngines } from "./database-engines";
+import { dumpedDatabase } from "./database-server";
 import { createDigestStream } from "./digest-stream";
 import { archiveFiles } from "./files";
 import { PhaseClock } from "./phase-clock";
 import { snapshotSqlite } from "./sqlite";
 
 type Schemas = components["schemas"];
-export type BackupDeployment = Schemas["DeploymentSqlite"] | Schemas["DeploymentFiles"];
+export type BackupDeployment =
+  | Schemas["DeploymentSqlite"]
+  | Schemas["DeploymentFiles"]
+  | Schemas["DeploymentPostgres"]
+  | Schemas["DeploymentMysql"];
 export type ResultManifest = Schemas["ResultManifest"];
 
 export interface BackupRequest {
@@ -18,7 +24,16 @@ export interface BackupRequest {
   signal?: AbortSignal;
   /** Called as bytes are stored, for progress reports. */
   onBytes?: (phase: string, bytesStored: number) => void;
+  /** Called with each stderr line of a dump tool, for the job's log. */
+  onToolStderr?: (phase: string, line: string) => void;
 }
+
+const EXTENSIONS: Record<BackupDeployment["kind"], string> = {
+  sqlite: ".sqlite",
+  files: ".tar",
+  postgres: ".sql",
+  mysql: ".sql",
+};
 
 export function formatOf(deployment: BackupDeployment): ArtifactFormat {
   return {
@@ -36,16 +51,16 @@ export async function takeBackup(request: BackupRequest): Promise<ResultManifest
   const { deployment, backup } = request;
   const target = chooseTarget(deployment, request.targets);
   const format = formatOf(deployment);
-  const extension = deployment.kind === "sqlite" ? ".sqlite" : ".tar";
-  const fileName = `${deployment.name}-${String(backup.sequence).padStart(6, "0")}-${backup.id}${extension}${artifactSuffix(format)}`;
+  const fileName = `${deployment.name}-${String(backup.sequence).padStart(6, "0")}-${backup.id}${EXTENSIONS[deployment.kind]}${artifactSuffix(format)}`;
   const finalPath = backupPath(target.path, deployment.name, fileName);
   const clock = new PhaseClock();
   const phase = deployment.kind === "sqlite" ? "upload" : "dump";
   const digest = createDigestStream((bytes) => request.onBytes?.(phase, bytes));
 
-  const store = async (source: NodeJS.ReadableStream) =>
+  const store = async (source: NodeJS.ReadableStream, check?: () => Promise<void>) =>
     writeFileAtomically(finalPath, [source, ...(await encodingStages(format)), digest], {
       signal: request.signal,
+      check,
     });
 
   if (deployment.kind === "sqlite") {
@@ -55,9 +70,27 @@ export async function takeBackup(request: BackupRequest): Promise<ResultManifest
     } finally {
       await snapshot.dispose();
     }
-  } else {
+  } else if (deployment.kind === "files") {
     // tar reads the tree while the pipeline stores it, so dump and upload are one phase.
     await clock.time(phase, () => store(archiveFiles(deployment.connection)));
+  } else {
+    const engine = databaseEngines[deployment.kind];
+    const address = dumpedDatabase(deployment, engine.defaultPort);
+    await clock.time(phase, async () => {
+      const dump = await engine.dump(address, {
+        signal: request.signal,
+        onStderr: (line) => request.onToolStderr?.(phase, line),
+      });
+      try {
+        // A dump that ends in an error may still have written a plausible prefix: only a clean
+        // exit lets the file take its final name.
+        await store(dump.stdout, () => dump.exited);
+      } catch (error) {
+        // A failed write leaves the tool blocked on a full pipe otherwise.
+        dump.kill();
+        throw error;
+      }
+    });
   }
   const { sha256, sizeBytes } = digest.result();
   return {

@@ -5,20 +5,34 @@ import { pipeline } from "node:stream/promises";
 import { openStoredBackup, writeFileAtomically } from "../targets/file-target";
 import { decodingStages } from "./artifact-format";
 import type { ResultManifest } from "./backup";
+import { databaseEngines } from "./database-engines";
+import { restoreDatabase, type DatabaseDeployment } from "./database-server";
 import { createDigestStream } from "./digest-stream";
 import { extractTo } from "./files";
 import { PhaseClock } from "./phase-clock";
 import { checkSqliteIntegrity } from "./sqlite";
 import { assertMatches, checkStoredBackup, formatOfRef, type BackupRef } from "./stored-backup";
+import { checkAtEnd } from "./tool-process";
 
-export interface RestoreRequest {
-  kind: "sqlite" | "files";
+interface RestoreCommon {
   backup: BackupRef;
-  /** sqlite: the database file to write; files: the directory to extract into. */
+  /**
+   * sqlite: the database file to write; files: the directory to extract into; postgres and
+   * mysql: a database URL or name (see restoreDatabase).
+   */
   destination: string;
   force: boolean;
   signal?: AbortSignal;
+  /** Called with each stderr line of a database client, for the job's log. */
+  onToolStderr?: (phase: string, line: string) => void;
 }
+
+export type RestoreRequest = RestoreCommon &
+  (
+    | { kind: "sqlite" | "files" }
+    // The deployment's connection supplies the credentials (and the server a bare name is on).
+    | DatabaseDeployment
+  );
 
 /**
  * Restores a backup: first reads the stored artifact whole and checks its sha256 and size
@@ -31,6 +45,10 @@ export async function restoreBackup(request: RestoreRequest): Promise<ResultMani
   const clock = new PhaseClock();
   const format = formatOfRef(backup);
   await clock.time("verify", () => checkStoredBackup(backup, { signal }));
+  if (request.kind === "postgres" || request.kind === "mysql") {
+    await restoreIntoDatabase(request, clock);
+    return manifestOf(backup, clock);
+  }
   await assertDestinationUsable(request);
 
   const digest = createDigestStream();
@@ -55,6 +73,45 @@ export async function restoreBackup(request: RestoreRequest): Promise<ResultMani
       });
     }
   });
+  return manifestOf(backup, clock);
+}
+
+/**
+ * The second read of a database restore goes into the client's stdin. The client sees the end of
+ * its input only after that read matched the manifest too (checkAtEnd); otherwise it is killed
+ * first, which rolls PostgreSQL's single transaction back.
+ */
+async function restoreIntoDatabase(
+  request: RestoreCommon & DatabaseDeployment,
+  clock: PhaseClock,
+): Promise<void> {
+  const { backup, signal } = request;
+  const engine = databaseEngines[request.kind];
+  const address = restoreDatabase(request.destination, request, engine.defaultPort, engine.schemes);
+  const hooks = (phase: string) => ({
+    signal,
+    onStderr: (line: string) => request.onToolStderr?.(phase, line),
+  });
+  await clock.time("prepare", () => engine.prepareTarget(address, request.force, hooks("prepare")));
+  await clock.time("restore", async () => {
+    const digest = createDigestStream();
+    const decoding = await decodingStages(formatOfRef(backup));
+    const load = await engine.load(address, hooks("restore"));
+    await pipeline(
+      [
+        openStoredBackup(backup.location),
+        digest,
+        ...decoding,
+        checkAtEnd(() => assertMatches(backup, digest.result())),
+        load.stdin(),
+      ],
+      { signal },
+    );
+  });
+}
+
+function manifestOf(backup: BackupRef, clock: PhaseClock): ResultManifest {
+  const format = formatOfRef(backup);
   return {
     size_bytes: backup.size_bytes,
     sha256: backup.sha256,

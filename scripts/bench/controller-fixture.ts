@@ -48,7 +48,7 @@ export interface SeededCatalog {
 
 /**
  * Opens (and migrates) `<dataDir>/stowage.db` as the controller would. A fresh directory is
- * seeded: the admin token bootstrapped as on a first start, two targets and a MySQL deployment
+ * seeded: the admin token bootstrapped as on a first start, three targets and a MySQL deployment
  * created through the services, then `backups` backups (`partsPerBackup` parts each) in one
  * transaction: through `BackupsStore.insert`/`insertPart` (`loader: "store"`, the store's prepared
  * statements) or one `INSERT ... SELECT` per table (`"sql"`, for a million rows). A directory
@@ -105,18 +105,32 @@ export function openCatalog(
     name: "nas-copy",
     url: "file:///mnt/nas/stowage",
   });
+  // The script agent uploads to S3 only; the seeded backups' copies are on the file targets.
+  const offsite = targets.create(admin, {
+    type: "s3",
+    name: "offsite-s3",
+    url: "s3://orders-backups/stowage",
+    access_key_id: "AKIABENCHEXAMPLE",
+    secret_access_key: "bench-secret",
+  });
   const { deployment } = new DeploymentsService(stores).create(admin, {
     name: DEPLOYMENT_NAME,
     kind: "mysql",
-    connection: { host: "orders-db-1.internal", username: "backup", password: "bench-secret" },
+    connection: {
+      host: "orders-db-1.internal",
+      username: "backup",
+      password: "bench-secret",
+      databases: ["orders"],
+    },
     driver: {
       type: "script-agent",
       url: "https://orders-db-1.internal:8000",
       username: "admin",
       password: "bench-secret",
     },
-    target_ids: [primary.id, secondary.id],
+    target_ids: [primary.id, secondary.id, offsite.id],
     retention: { keep_last: 10 },
+    encryption: { algorithm: "aes-256-gcm", key_ref: "env:STOWAGE_BENCH_KEY" },
   });
 
   const start = performance.now();

@@ -4,9 +4,12 @@ import type { AgentLogger } from "./agent-logger";
 import type { ConfigV2, ConfigWatch } from "./config-watch";
 import { JobLog } from "./log-reporter";
 import { takeBackup, type BackupDeployment, type ResultManifest } from "./pipelines/backup";
+import { runWithHooks, type HookContext } from "./pipelines/hook-scripts";
 import { restoreBackup } from "./pipelines/restore";
+import { matches } from "./pipelines/stored-backup";
 import { verifyBackup } from "./pipelines/verify";
 import { ProgressReporter } from "./progress-reporter";
+import { removeStoredBackup } from "./targets/file-target";
 
 type Job = components["schemas"]["Job"];
 
@@ -93,7 +96,7 @@ export async function runJob(deps: JobRunnerDeps, job: Job, config: ConfigV2): P
   log.line("info", `${job.kind} job claimed`, { deployment: job.deployment, attempt: job.attempt });
   try {
     await progress.update("start");
-    const manifest = await performJob(deps, job, abort.signal, progress, log);
+    const manifest = await performJob(deps, job, abort.signal, progress, log, leaseMs);
     await progress.stop();
     if (progress.cancelled) throw new JobCancelledError(job.id);
     log.line("info", `${job.kind} job succeeded`, {
@@ -132,25 +135,43 @@ async function performJob(
   signal: AbortSignal,
   progress: ProgressReporter,
   log: JobLog,
+  leaseMs: number,
 ): Promise<ResultManifest> {
   // pg_dump, psql and the MySQL tools write warnings and errors to stderr: the job's log keeps them.
   const onToolStderr = (phase: string, line: string) => log.line("warn", line, { phase });
+  const hooksOf = (deployment: BackupDeployment): HookContext => ({
+    scripts: deployment.scripts,
+    deployment: deployment.name,
+    job: job.id,
+    signal,
+    onPhase: (phase) => void progress.update(phase),
+    onOutput: (phase, stream, line, script) =>
+      log.line(stream === "stderr" ? "warn" : "info", line, { phase, stream, script }),
+  });
   switch (job.kind) {
     case "backup": {
       const deployment = await deploymentOf(deps, job.deployment);
-      await progress.update(deployment.kind === "sqlite" ? "snapshot" : "dump");
-      return takeBackup({
-        deployment,
-        backup: job.backup,
-        targets: job.targets,
-        signal,
-        onBytes: (phase, bytes) => void progress.update(phase, bytes),
-        onToolStderr,
-      });
+      return runWithHooks(
+        "backup",
+        hooksOf(deployment),
+        async () => {
+          await progress.update(deployment.kind === "sqlite" ? "snapshot" : "dump");
+          return takeBackup({
+            deployment,
+            backup: job.backup,
+            targets: job.targets,
+            signal,
+            onBytes: (phase, bytes) => void progress.update(phase, bytes),
+            onToolStderr,
+            staleTempAfterMs: leaseMs,
+            onStaleTempRemoved: (file) => log.line("info", "removed a stale temp file", { file }),
+          });
+        },
+        (manifest) => removeStoredBackup(manifest.location),
+      );
     }
     case "restore": {
       const deployment = await deploymentOf(deps, job.deployment);
-      await progress.update("verify");
       const common = {
         backup: job.backup,
         destination: job.destination,
@@ -158,18 +179,41 @@ async function performJob(
         signal,
         onToolStderr,
       };
-      switch (deployment.kind) {
-        case "postgres":
-          return restoreBackup({ ...common, kind: "postgres", connection: deployment.connection });
-        case "mysql":
-          return restoreBackup({ ...common, kind: "mysql", connection: deployment.connection });
-        default:
-          return restoreBackup({ ...common, kind: deployment.kind });
-      }
+      return runWithHooks(
+        "restore",
+        { ...hooksOf(deployment), backupLocation: job.backup.location },
+        async () => {
+          await progress.update("verify");
+          switch (deployment.kind) {
+            case "postgres":
+              return restoreBackup({
+                ...common,
+                kind: "postgres",
+                connection: deployment.connection,
+              });
+            case "mysql":
+              return restoreBackup({ ...common, kind: "mysql", connection: deployment.connection });
+            default:
+              return restoreBackup({ ...common, kind: deployment.kind });
+          }
+        },
+      );
     }
-    case "verify":
+    case "verify": {
       await progress.update("verify");
-      return verifyBackup(job.backup, { signal });
+      const manifest = await verifyBackup(job.backup, { signal });
+      if (!matches(job.backup, { sha256: manifest.sha256, sizeBytes: manifest.size_bytes })) {
+        // Reported as read: the controller compares it with its catalog and fails the job as
+        // `verify.failed`.
+        log.line("warn", "the stored backup does not match its manifest", {
+          sha256: manifest.sha256,
+          size_bytes: manifest.size_bytes,
+          expected_sha256: job.backup.sha256,
+          expected_size_bytes: job.backup.size_bytes,
+        });
+      }
+      return manifest;
+    }
   }
 }
 

@@ -1,10 +1,10 @@
 import { randomBytes } from "node:crypto";
 import { once } from "node:events";
 import { createWriteStream } from "node:fs";
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { must, startAgentWorld, storedFiles, until, type AgentWorld } from "./agent-e2e";
+import { follow, must, startAgentWorld, storedFiles, until, type AgentWorld } from "./agent-e2e";
 
 /**
  * Big enough that gzip keeps the agent busy for seconds: random bytes do not compress, so the
@@ -97,14 +97,15 @@ describe("a running backup", () => {
     expect(agent.child.exitCode).toBeNull();
   }, 25_000);
 
-  it("is requeued once when its agent dies, then failed when the retry's agent dies too", async () => {
+  it("is requeued once when its agent dies, failed when the retry's dies too, and its temp files cleared later", async () => {
     world = await startAgentWorld({ jobLeaseMs: 2000 });
     const current = world;
     const first = await current.startAgent();
-    const { jobOf, backupsOf } = await backupUnderWay(current, "big-kill");
+    const { deployment, jobOf, backupsOf } = await backupUnderWay(current, "big-kill");
     await writing(current, "big-kill");
     first.child.kill("SIGKILL");
     await first.exited;
+    const { partial: leftByFirst } = await storedFiles(current.targetDir, "big-kill");
 
     const requeued = await until("the requeue", async () => {
       const view = await jobOf();
@@ -120,8 +121,9 @@ describe("a running backup", () => {
     expect(retried.agent_id).toBe(current.instance);
     await until("the second attempt to write", async () => {
       const files = await storedFiles(current.targetDir, "big-kill");
-      // SIGKILL leaves the first attempt's temp file; the retry writes a second one.
-      return files.partial.length > 1 ? true : undefined;
+      // SIGKILL leaves the first attempt's temp file (which the retry removes once it is older
+      // than the lease); the retry writes a new one.
+      return files.partial.some((name) => !leftByFirst.includes(name)) ? true : undefined;
     });
     second.child.kill("SIGKILL");
     await second.exited;
@@ -134,5 +136,27 @@ describe("a running backup", () => {
     expect(failed.error_message).toContain("lease expired on attempt 2");
     expect(await storedFiles(current.targetDir, "big-kill")).toMatchObject({ final: [] });
     expect((await backupsOf()).map((backup) => backup.state)).not.toContain("COMPLETED");
-  }, 25_000);
+
+    // The next backup first removes the temp files the killed agents left, once they are older
+    // than the lease (the rule that keeps a live writer's file safe).
+    const folder = path.join(current.targetDir, "big-kill");
+    await until("the temp files to outlive the lease", async () => {
+      const { partial } = await storedFiles(current.targetDir, "big-kill");
+      const ages = await Promise.all(
+        partial.map(async (name) => Date.now() - (await stat(path.join(folder, name))).mtimeMs),
+      );
+      return ages.every((age) => age > 2000) ? true : undefined;
+    });
+    await current.startAgent();
+    const next = await follow(
+      current.t.client().streamNdjson("post", "/v1/deployments/{deployment}/backups", {
+        params: { path: { deployment: deployment.id } },
+        body: {},
+      }),
+    );
+    expect(next[next.length - 1]).toMatchObject({ op: "backup_completed" });
+    const after = await storedFiles(current.targetDir, "big-kill");
+    expect(after.partial).toEqual([]);
+    expect(after.final).toHaveLength(1);
+  }, 60_000);
 });

@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from "node:crypto";
-import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readdir, readFile, rm, utimes, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { Readable, Transform } from "node:stream";
@@ -10,7 +10,7 @@ import { takeBackup, type BackupDeployment } from "../src/pipelines/backup";
 import { restoreBackup } from "../src/pipelines/restore";
 import { ChecksumMismatchError, type BackupRef } from "../src/pipelines/stored-backup";
 import { verifyBackup } from "../src/pipelines/verify";
-import { writeFileAtomically } from "../src/targets/file-target";
+import { removeStalePartials, writeFileAtomically } from "../src/targets/file-target";
 
 type Schemas = components["schemas"];
 
@@ -113,7 +113,20 @@ describe("sqlite backup and restore", () => {
       restoreBackup({ kind: "sqlite", backup: refOf(manifest), destination, force: false }),
     ).rejects.toBeInstanceOf(ChecksumMismatchError);
     await expect(readdir(path.join(work, "restored"))).rejects.toThrow(/ENOENT/);
-    await expect(verifyBackup(refOf(manifest))).rejects.toBeInstanceOf(ChecksumMismatchError);
+  });
+
+  it("reports the digest it read from a stored file that does not match, for the controller to judge", async () => {
+    const { manifest } = await sqliteBackup();
+    const stored = fileURLToPath(manifest.location);
+    const bytes = await readFile(stored);
+    bytes[100] ^= 0xff;
+    await writeFile(stored, bytes);
+
+    const verified = await verifyBackup(refOf(manifest));
+    expect(verified).toMatchObject({ sha256: await sha256Of(stored), size_bytes: bytes.length });
+    expect(verified.sha256).not.toBe(manifest.sha256);
+    // The decoding read is skipped: a damaged stream would fail it with a less useful error.
+    expect(verified.timings.map((timing) => timing.phase)).toEqual(["verify"]);
   });
 
   it("refuses a non-empty destination unless forced", async () => {
@@ -177,6 +190,24 @@ describe("atomic writes to a file target", () => {
     const source = Readable.from(Array.from({ length: 50 }, () => randomBytes(10_000)));
     await expect(writeFileAtomically(finalPath, [source, failing])).rejects.toThrow(/disk on fire/);
     expect(await readdir(directory)).toEqual([]);
+  });
+
+  it("removes temp files untouched for longer than the lease, and nothing else", async () => {
+    const directory = path.join(work, "target");
+    await mkdir(directory);
+    const stale = path.join(directory, ".orders-000001.sql.gz.partial-0a1b2c");
+    const fresh = path.join(directory, ".orders-000002.sql.gz.partial-3d4e5f");
+    const finalOld = path.join(directory, "orders-000000.sql.gz");
+    for (const file of [stale, fresh, finalOld]) await writeFile(file, "bytes");
+    const hourAgo = new Date(Date.now() - 3_600_000);
+    await utimes(stale, hourAgo, hourAgo);
+    await utimes(finalOld, hourAgo, hourAgo);
+
+    expect(await removeStalePartials(directory, 90_000)).toEqual([stale]);
+    expect((await readdir(directory)).sort()).toEqual(
+      [path.basename(fresh), path.basename(finalOld)].sort(),
+    );
+    expect(await removeStalePartials(path.join(work, "absent"), 90_000)).toEqual([]);
   });
 
   it("writes the whole file under its final name when the pipeline succeeds", async () => {

@@ -6,6 +6,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { randomUUID } from "node:crypto";
 import { BACKUP_PHASES, createScriptAgentApp } from "../../../examples/script-agent/src";
+import { openDatabase } from "../src/store/database";
 import { must, take } from "./pull-fixture";
 import { startTestController, type TestController } from "./test-controller";
 
@@ -67,27 +68,19 @@ async function startScriptAgent(bodies: Partial<Record<string, string>> = {}) {
   return { jobs, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}` };
 }
 
-async function scriptAgentDeployment(
-  agentUrl: string,
-  target: { type: "s3" | "file" } = { type: "s3" },
-) {
+async function scriptAgentDeployment(agentUrl: string) {
   const client = t.client();
   const suffix = randomUUID().slice(0, 8);
-  const created =
-    target.type === "s3"
-      ? await client.POST("/v1/targets", {
-          body: {
-            type: "s3",
-            name: `bucket-${suffix}`,
-            url: "s3://backups/orders",
-            endpoint: "http://127.0.0.1:9000",
-            access_key_id: "AKIAEXAMPLE",
-            secret_access_key: "s3-secret",
-          },
-        })
-      : await client.POST("/v1/targets", {
-          body: { type: "file", name: `disk-${suffix}`, url: "file:///var/backups" },
-        });
+  const created = await client.POST("/v1/targets", {
+    body: {
+      type: "s3",
+      name: `bucket-${suffix}`,
+      url: "s3://backups/orders",
+      endpoint: "http://127.0.0.1:9000",
+      access_key_id: "AKIAEXAMPLE",
+      secret_access_key: "s3-secret",
+    },
+  });
   return must(
     await client.POST("/v1/deployments", {
       body: {
@@ -193,7 +186,27 @@ describe("script-agent driver", () => {
 
   it("refuses a deployment whose targets the agent cannot store to, sending nothing", async () => {
     const agent = await startScriptAgent();
-    const deployment = await scriptAgentDeployment(agent.url, { type: "file" });
+    const deployment = await scriptAgentDeployment(agent.url);
+    const disk = must(
+      await t.client().POST("/v1/targets", {
+        body: {
+          type: "file",
+          name: `disk-${randomUUID().slice(0, 8)}`,
+          url: "file:///var/backups",
+        },
+      }),
+    );
+    // The API refuses these targets now; a deployment stored before that rule still has them,
+    // and the driver's own check is what stops its job.
+    const db = openDatabase(path.join(t.dataDir, "stowage.db"));
+    try {
+      db.prepare("UPDATE deployments SET target_ids = ? WHERE id = ?").run(
+        JSON.stringify([disk.id]),
+        deployment.id,
+      );
+    } finally {
+      db.close();
+    }
 
     const queued = await take(t.client(), deployment.name);
     const job = await endedJob(queued.id);

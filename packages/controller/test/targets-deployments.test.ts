@@ -14,6 +14,7 @@ import { startTestController, type TestController } from "./test-controller";
 
 type TargetCreate = components["schemas"]["TargetCreate"];
 type DeploymentCreate = components["schemas"]["DeploymentCreate"];
+type DeploymentUpdate = components["schemas"]["DeploymentUpdate"];
 
 let t: TestController;
 let stores: Stores;
@@ -75,6 +76,17 @@ async function fileTarget(name = `disk-${randomUUID().slice(0, 8)}`, secret = t.
   return createTarget({ type: "file", name, url: "file:///var/backups/stowage" }, secret);
 }
 
+/** What a script-agent deployment needs: the script agent uploads to S3 or Swift only. */
+async function s3Target(name = `s3-${randomUUID().slice(0, 8)}`) {
+  return createTarget({
+    type: "s3",
+    name,
+    url: "s3://acme-backups/stowage",
+    access_key_id: "AKIAIOSFODNN7EXAMPLE",
+    secret_access_key: secret("s3-key"),
+  });
+}
+
 async function enrolledAgent(secret = t.adminToken) {
   const { data, error } = await t.client(secret).POST("/v1/enrollments", { body: {} });
   if (!data) throw new Error(JSON.stringify(error));
@@ -91,7 +103,12 @@ function scriptAgentDeployment(
   return {
     name,
     kind: "postgres",
-    connection: { host: "pg.internal", username: "backup", password: secrets.db },
+    connection: {
+      host: "pg.internal",
+      username: "backup",
+      password: secrets.db,
+      databases: ["billing"],
+    },
     driver: {
       type: "script-agent",
       url: "https://pg-agent.internal:8000",
@@ -101,6 +118,7 @@ function scriptAgentDeployment(
     schedules: [{ cron: "30 2 * * *" }],
     target_ids: targetIds,
     retention: { keep_daily: 14 },
+    encryption: { algorithm: "aes-256-gcm", key_ref: "env:BILLING_PG_KEY" },
   };
 }
 
@@ -369,7 +387,7 @@ describe("deployments", () => {
 
     const scriptAgent = kept(
       await t.client().POST("/v1/deployments", {
-        body: scriptAgentDeployment("billing-pg", [target.id], {
+        body: scriptAgentDeployment("billing-pg", [(await s3Target()).id], {
           db: secret("pg"),
           basic: secret("basic"),
         }),
@@ -410,13 +428,13 @@ describe("deployments", () => {
   });
 
   it("patches as a merge patch: connection merges, given members replace, null clears", async () => {
-    const target = await fileTarget();
+    const target = await s3Target();
     const dbPassword = secret("merge-db");
     const created = kept(
       await t.client().POST("/v1/deployments", {
         body: {
           ...scriptAgentDeployment("merge-me", [target.id], { db: dbPassword, basic: secret("b") }),
-          encryption: { algorithm: "aes-256-gcm", key_ref: "env:KEY" },
+          description: "Billing database",
         },
       }),
     ).data?.result;
@@ -426,7 +444,7 @@ describe("deployments", () => {
         body: {
           connection: { port: 6432 },
           schedules: [{ cron: "0 * * * *", level: "incremental" }],
-          encryption: null,
+          description: null,
           retention: { keep_last: 3 },
         },
       }),
@@ -437,7 +455,8 @@ describe("deployments", () => {
       connection: { host: "pg.internal", port: 6432, username: "backup", password_set: true },
       driver: { type: "script-agent", password_set: true },
       schedules: [{ cron: "0 * * * *", time_zone: "UTC", level: "incremental" }],
-      encryption: null,
+      description: null,
+      encryption: { algorithm: "aes-256-gcm", key_ref: "env:BILLING_PG_KEY" },
       retention: { keep_last: 3 },
     });
     const row = stores.deployments.byIdOrName(created?.tenant_id ?? "", "merge-me");
@@ -481,7 +500,7 @@ describe("deployments", () => {
   });
 
   it("is idempotent on name: 201, then 200 for the same settings, 409 for others", async () => {
-    const target = await fileTarget();
+    const target = await s3Target();
     const secrets = { db: secret("idem-db"), basic: secret("idem-basic") };
     const body = scriptAgentDeployment("idempotent", [target.id], secrets);
     const first = kept(await t.client().POST("/v1/deployments", { body }));
@@ -577,13 +596,69 @@ describe("deployments", () => {
       }),
     );
     expect(noPassword.error?.error.details?.map((detail) => detail.path).sort()).toEqual([
+      "/body/connection/databases",
       "/body/driver/password",
+      "/body/encryption",
       "/body/target_ids",
     ]);
     const missing = await t.client().GET("/v1/deployments/{deployment}", {
       params: { path: { deployment: "broken" } },
     });
     expect(missing.response.status).toBe(404);
+  });
+
+  it("refuses a script-agent deployment its agent cannot run, on create and on patch", async () => {
+    const file = await fileTarget();
+    const s3 = await s3Target();
+    const body = scriptAgentDeployment("script-rules", [s3.id], {
+      db: secret("rules-db"),
+      basic: secret("rules-basic"),
+    });
+    const refusals: [DeploymentCreate, string][] = [
+      [{ ...body, target_ids: [file.id] }, "/body/target_ids"],
+      [{ ...body, encryption: undefined }, "/body/encryption"],
+      [
+        { ...body, connection: { ...body.connection, databases: [] } },
+        "/body/connection/databases",
+      ],
+      [
+        { ...body, connection: { ...body.connection, databases: ["billing", "ledger"] } },
+        "/body/connection/databases",
+      ],
+    ];
+    for (const [refused, path] of refusals) {
+      const { response, error } = kept(await t.client().POST("/v1/deployments", { body: refused }));
+      expect(response.status).toBe(400);
+      expect(error?.error.code).toBe("request.invalid");
+      expect(error?.error.details?.map((detail) => detail.path)).toEqual([path]);
+    }
+    // One of them is enough: the script agent uploads to it, the file target is a second copy.
+    const created = kept(
+      await t.client().POST("/v1/deployments", { body: { ...body, target_ids: [file.id, s3.id] } }),
+    );
+    expect(created.response.status).toBe(201);
+
+    const patches: [DeploymentUpdate, string][] = [
+      [{ target_ids: [file.id] }, "/body/target_ids"],
+      [{ encryption: null }, "/body/encryption"],
+      [{ connection: { databases: ["billing", "ledger"] } }, "/body/connection/databases"],
+    ];
+    for (const [patch, path] of patches) {
+      const { response, error } = kept(
+        await t.client().PATCH("/v1/deployments/{deployment}", {
+          params: { path: { deployment: "script-rules" } },
+          body: patch,
+        }),
+      );
+      expect(response.status).toBe(400);
+      expect(error?.error.details?.map((detail) => detail.path)).toEqual([path]);
+    }
+    const unchanged = kept(
+      await t.client().GET("/v1/deployments/{deployment}", {
+        params: { path: { deployment: "script-rules" } },
+      }),
+    );
+    expect(unchanged.data?.result).toEqual(created.data?.result);
   });
 
   it("requires a pull driver's agent to be an active agent of the caller's tenant", async () => {

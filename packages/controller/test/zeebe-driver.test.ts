@@ -19,16 +19,26 @@ afterEach(async () => {
   await zeebe.close();
 });
 
-async function zeebeDeployment(url: string) {
+async function zeebeDeployment(url: string, retention: { keep_last?: number } = {}) {
   return must(
     await t.client().POST("/v1/deployments", {
       body: {
         name: `zeebe-${randomUUID().slice(0, 8)}`,
         kind: "zeebe",
         driver: { type: "zeebe", url },
+        retention,
       },
     }),
   );
+}
+
+/** Waits for the cluster to hold exactly `ids`: the driver deletes after the catalog committed. */
+async function clusterHolds(ids: number[]) {
+  const deadline = Date.now() + 5000;
+  while (JSON.stringify(zeebe.held()) !== JSON.stringify(ids) && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  expect(zeebe.held()).toEqual(ids);
 }
 
 /** The job once it ended, read through the control API. */
@@ -169,5 +179,35 @@ describe("zeebe driver", () => {
     expect(job.status).toBe("CANCELLED");
     await new Promise((resolve) => setTimeout(resolve, 100));
     expect(zeebe.held()).toEqual([]);
+  });
+
+  it("deletes on the cluster a backup deleted in the catalog", async () => {
+    zeebe = await startZeebeTestServer({ partitions: 1, stepMs: 10 });
+    const deployment = await zeebeDeployment(zeebe.url);
+    const first = await take(t.client(), deployment.name);
+    expect((await endedJob(first.id)).status).toBe("SUCCEEDED");
+    const second = await take(t.client(), deployment.name);
+    expect((await endedJob(second.id)).status).toBe("SUCCEEDED");
+    expect(zeebe.held()).toEqual([1, 2]);
+
+    must(
+      await t.client().DELETE("/v1/deployments/{deployment}/backups/{backup}", {
+        params: { path: { deployment: deployment.name, backup: first.backup_id ?? "" } },
+      }),
+    );
+
+    await clusterHolds([2]);
+  });
+
+  it("deletes on the cluster the backups retention prunes", async () => {
+    zeebe = await startZeebeTestServer({ partitions: 1, stepMs: 10 });
+    const deployment = await zeebeDeployment(zeebe.url, { keep_last: 1 });
+    for (let i = 0; i < 3; i += 1) {
+      const queued = await take(t.client(), deployment.name);
+      expect((await endedJob(queued.id)).status).toBe("SUCCEEDED");
+    }
+
+    await clusterHolds([3]);
+    expect(zeebe.taken).toEqual([1, 2, 3]);
   });
 });

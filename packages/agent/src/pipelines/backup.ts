@@ -1,5 +1,11 @@
+import path from "node:path";
 import type { components } from "@stowage/agent-client";
-import { backupPath, locationOf, writeFileAtomically } from "../targets/file-target";
+import {
+  backupPath,
+  locationOf,
+  removeStalePartials,
+  writeFileAtomically,
+} from "../targets/file-target";
 import { artifactSuffix, encodingStages, type ArtifactFormat } from "./artifact-format";
 import { databaseEngines } from "./database-engines";
 import { dumpedDatabase } from "./database-server";
@@ -26,6 +32,10 @@ export interface BackupRequest {
   onBytes?: (phase: string, bytesStored: number) => void;
   /** Called with each stderr line of a dump tool, for the job's log. */
   onToolStderr?: (phase: string, line: string) => void;
+  /** Temp files in the target folder older than this are removed first (see removeStalePartials). */
+  staleTempAfterMs?: number;
+  /** Called with each stale temp file removed, for the job's log. */
+  onStaleTempRemoved?: (file: string) => void;
 }
 
 const EXTENSIONS: Record<BackupDeployment["kind"], string> = {
@@ -53,6 +63,10 @@ export async function takeBackup(request: BackupRequest): Promise<ResultManifest
   const format = formatOf(deployment);
   const fileName = `${deployment.name}-${String(backup.sequence).padStart(6, "0")}-${backup.id}${EXTENSIONS[deployment.kind]}${artifactSuffix(format)}`;
   const finalPath = backupPath(target.path, deployment.name, fileName);
+  if (request.staleTempAfterMs !== undefined) {
+    const removed = await removeStalePartials(path.dirname(finalPath), request.staleTempAfterMs);
+    removed.forEach((file) => request.onStaleTempRemoved?.(file));
+  }
   const clock = new PhaseClock();
   const phase = deployment.kind === "sqlite" ? "upload" : "dump";
   const digest = createDigestStream((bytes) => request.onBytes?.(phase, bytes));

@@ -22,8 +22,12 @@ export function formatOfRef(ref: BackupRef): ArtifactFormat {
   return { compression: ref.compression ?? "none", encryption: ref.encryption };
 }
 
+export function matches(ref: BackupRef, actual: Digest): boolean {
+  return actual.sha256 === ref.sha256 && actual.sizeBytes === ref.size_bytes;
+}
+
 export function assertMatches(ref: BackupRef, actual: Digest): void {
-  if (actual.sha256 !== ref.sha256 || actual.sizeBytes !== ref.size_bytes) {
+  if (!matches(ref, actual)) {
     throw new ChecksumMismatchError(ref, actual);
   }
 }
@@ -33,12 +37,20 @@ export async function checkStoredBackup(
   ref: BackupRef,
   options: { signal?: AbortSignal; then?: NodeJS.ReadWriteStream[] } = {},
 ): Promise<Digest> {
+  const actual = await digestStoredBackup(ref, options);
+  assertMatches(ref, actual);
+  return actual;
+}
+
+/** Reads a stored backup end to end and answers the size and sha256 it read, writing nothing. */
+export async function digestStoredBackup(
+  ref: BackupRef,
+  options: { signal?: AbortSignal; then?: NodeJS.ReadWriteStream[] } = {},
+): Promise<Digest> {
   const digest = createDigestStream();
   const discard = new Writable({ write: (_chunk, _encoding, callback) => callback() });
   await pipeline([openStoredBackup(ref.location), digest, ...(options.then ?? []), discard], {
     signal: options.signal,
   });
-  const actual = digest.result();
-  assertMatches(ref, actual);
-  return actual;
+  return digest.result();
 }

@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { createReadStream, createWriteStream } from "node:fs";
-import { mkdir, open, rename, rm } from "node:fs/promises";
+import { mkdir, open, readdir, rename, rm, stat } from "node:fs/promises";
 import path from "node:path";
 import { pipeline } from "node:stream/promises";
 import { fileURLToPath, pathToFileURL } from "node:url";
@@ -43,6 +43,32 @@ export async function writeFileAtomically(
   }
 }
 
+/**
+ * Removes the temp files that writers killed mid-write (SIGKILL, power loss) left in `directory`,
+ * answering their paths. Jobs run one at a time, so this process holds no temp file there when a
+ * backup starts; another process writing into the same folder keeps its file's mtime fresh while
+ * bytes flow. So the rule is: a `.partial-` file untouched for longer than `staleAfterMs` (the job
+ * lease: by then the controller has given up on a writer that stopped reporting) is removed.
+ * Only temp names are considered: a file under its final name is never touched.
+ */
+export async function removeStalePartials(
+  directory: string,
+  staleAfterMs: number,
+  now: number = Date.now(),
+): Promise<string[]> {
+  const names = await readdir(directory).catch(() => []);
+  const removed: string[] = [];
+  for (const name of names) {
+    if (!name.startsWith(".") || !name.includes(".partial-")) continue;
+    const file = path.join(directory, name);
+    const info = await stat(file).catch(() => undefined);
+    if (!info?.isFile() || now - info.mtimeMs <= staleAfterMs) continue;
+    await rm(file, { force: true });
+    removed.push(file);
+  }
+  return removed;
+}
+
 async function syncPath(target: string, flags: "r" | "r+"): Promise<void> {
   const handle = await open(target, flags);
   try {
@@ -59,6 +85,11 @@ export function backupPath(targetDir: string, deployment: string, fileName: stri
 
 export function locationOf(filePath: string): string {
   return pathToFileURL(filePath).href;
+}
+
+/** Removes a stored backup by its `file://` location (a backup whose job failed after storing it). */
+export async function removeStoredBackup(location: string): Promise<void> {
+  await rm(fileURLToPath(location), { force: true });
 }
 
 /** Opens a stored backup by its `file://` location; other schemes need their target (S3: later). */

@@ -349,6 +349,7 @@ export function deploymentProblems(
         message: `hook scripts run on a pull agent's host; a ${driver.type} driver cannot run them`,
       });
   }
+  if (driver.type === "script-agent") problems.push(...scriptAgentProblems(settings, lookups));
 
   if (driver.type !== "zeebe" && settings.target_ids.length === 0) {
     problems.push({
@@ -389,6 +390,39 @@ export function deploymentProblems(
       });
     }
   });
+  return problems;
+}
+
+/**
+ * What a script agent's `POST /backup` needs that the deployment schema leaves optional
+ * (`compat/script-agent.yaml`): an S3 or Swift destination, an `encryption_key`, one database.
+ * Refused here so the deployment does not fail its first job; the driver checks them again at
+ * run time (script-agent-request.ts), where a changed target or key would show.
+ */
+function scriptAgentProblems(settings: DeploymentSettings, lookups: RuleLookups): ProblemDetail[] {
+  const problems: ProblemDetail[] = [];
+  const types = settings.target_ids.flatMap((id) => lookups.targets.get(id) ?? []);
+  // An empty list and unknown ids have their own problems; only known types are judged here.
+  if (types.length > 0 && !types.some((type) => type === "s3" || type === "swift")) {
+    problems.push({
+      path: "/body/target_ids",
+      message: `needs an s3 or swift target for a script-agent driver (it uploads to those only), not only ${[...new Set(types)].join(", ")}`,
+    });
+  }
+  if (!settings.encryption) {
+    problems.push({
+      path: "/body/encryption",
+      message:
+        "is required for a script-agent driver (the script agent API takes an encryption key)",
+    });
+  }
+  const databases = settings.connection.databases ?? [];
+  if (databases.length !== 1) {
+    problems.push({
+      path: "/body/connection/databases",
+      message: `must name exactly one database for a script-agent driver (one per backup), not ${databases.length}`,
+    });
+  }
   return problems;
 }
 

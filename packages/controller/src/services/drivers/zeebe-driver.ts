@@ -5,6 +5,7 @@ import type { Stores } from "../control-context";
 import { secretsFromRow, settingsFromRow } from "../deployment-settings";
 import type { JobsService } from "../jobs-service";
 import { DriverClaims } from "./driver-claims";
+import { ZeebeCatalogDeletes } from "./zeebe-deletes";
 import { ZeebeBackupRun } from "./zeebe-run";
 
 export interface ZeebeDriverOptions {
@@ -18,17 +19,23 @@ export interface ZeebeDriverOptions {
   unreachableMs?: number;
   /** Per request to the gateway. */
   requestTimeoutMs?: number;
+  /** The waits before each retry of a catalog delete the cluster did not take (ZeebeCatalogDeletes). */
+  deleteRetryDelaysMs?: readonly number[];
 }
 
 const DEFAULT_POLL_INTERVAL_MS = 2000;
 const DEFAULT_REQUEST_TIMEOUT_MS = 10_000;
+// Outlasts a gateway restart or a broker failover; a longer outage leaves the backup to an operator.
+const DEFAULT_DELETE_RETRY_DELAYS_MS = [30_000, 5 * 60_000, 30 * 60_000];
 
 /**
  * Runs the backup jobs of `zeebe` deployments on their clusters' backup management API
- * (`compat/zeebe-backup.yaml`), claimed under the driver id `driver:zeebe`.
+ * (`compat/zeebe-backup.yaml`), claimed under the driver id `driver:zeebe`, and deletes on the
+ * clusters the backups the catalog tombstones.
  */
 export class ZeebeDriver {
   private readonly claims: DriverClaims;
+  private readonly deletes: ZeebeCatalogDeletes;
 
   constructor(
     private readonly stores: Stores,
@@ -42,15 +49,24 @@ export class ZeebeDriver {
       (job, signal) => this.runJob(job, signal),
       options.logger,
     );
+    this.deletes = new ZeebeCatalogDeletes(stores, {
+      logger: options.logger,
+      clientOf: (url, username, password) => this.clientOf(url, username, password),
+      retryDelaysMs: options.deleteRetryDelaysMs ?? DEFAULT_DELETE_RETRY_DELAYS_MS,
+    });
   }
 
   start(): void {
     this.claims.start();
+    this.deletes.start();
   }
 
-  /** Stops claiming; the clusters' backups go on, and a later claim of their jobs adopts them. */
-  stop(): Promise<void> {
-    return this.claims.stop();
+  /**
+   * Stops claiming and deleting; the clusters' backups go on, and a later claim of their jobs
+   * adopts them. Deletes still waiting for a retry are dropped (best effort, ZeebeCatalogDeletes).
+   */
+  async stop(): Promise<void> {
+    await Promise.all([this.claims.stop(), this.deletes.stop()]);
   }
 
   private runJob(job: JobRow, signal: AbortSignal): Promise<void> {

@@ -263,7 +263,7 @@ export class ZeebeBackupRun {
   }
 }
 
-function messageOf(error: unknown): string {
+export function messageOf(error: unknown): string {
   if (typeof error === "object" && error !== null && "message" in error) {
     const { message } = error as { message: unknown };
     if (typeof message === "string" && message !== "") return message;

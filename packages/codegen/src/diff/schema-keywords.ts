@@ -50,7 +50,8 @@ function compareTypes(base: DiffSchema, head: DiffSchema, label: string, add: Ad
   const before = typesOf(base);
   const after = typesOf(head);
   if (!before && !after) return;
-  const describe = (types: Set<string> | undefined) => (types ? [...types].join(" | ") : "any");
+  const describe = (types: Set<string> | undefined) =>
+    types ? [...types].join(" | ") : "unconstrained";
   const change = `\`${label}\` type ${describe(before)} -> ${describe(after)}`;
   if (!before) return add("narrowed", "type.narrowed", change);
   if (!after) return add("widened", "type.widened", change);

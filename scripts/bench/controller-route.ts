@@ -1,12 +1,15 @@
 /**
  * The reference controller's `GET /v1/deployments/{d}/backups?limit=50` (bearer token, RBAC,
  * request validation, the store, the envelope, the request log and metrics) against a bare
- * express route serving the same bytes. Both servers run in child processes on 127.0.0.1;
- * autocannon loads one at a time from this process, the order alternating each round.
+ * express route serving the same bytes, and, to show what the validator alone costs, that bare
+ * route behind express-openapi-validator as it installs itself (the control spec, no security
+ * handlers). Each server runs in a child process on 127.0.0.1 in plain Node (the sources
+ * transpiled, no ts-node hooks); autocannon loads one at a time from this process, the order
+ * rotating each round.
  *
  *   node -r ts-node/register/transpile-only scripts/bench/controller-route.ts
  *     [--rounds 5] [--duration 5] [--warmup 3] [--connections 10] [--backups 300] [--limit 50]
- *     [--log-level info] [--only controller|bare] [--profile [--keep-profiles dir]]
+ *     [--log-level info] [--only controller|bare|validated] [--profile [--keep-profiles dir]]
  *
  * `--profile` samples each server's CPU during the measured rounds (not start-up or warm-up) and
  * prints where the time went: auth, SQLite, validation, JSON, logging, node core...
@@ -17,7 +20,10 @@ import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import autocannon from "autocannon";
-import express from "express";
+import express, { type ErrorRequestHandler } from "express";
+import * as OpenApiValidator from "express-openapi-validator";
+import { openapiDocument } from "@stowage/control-server";
+import { validatorDocument } from "../../packages/server-runtime/src/validator-document";
 import { closeSeeded, forkController, openCatalog } from "./controller-fixture";
 import { formatSummary, summarizeProfile } from "./cpu-profile";
 import { forkServer, serveOverIpc, type ServerProcess } from "./server-process";
@@ -34,7 +40,13 @@ import {
   table,
 } from "./stats";
 
-type Side = "controller" | "bare";
+type Side = "controller" | "bare" | "validated";
+const SIDES: readonly Side[] = ["bare", "validated", "controller"];
+const LABELS: Record<Side, string> = {
+  bare: "bare express route",
+  validated: "bare route + validator",
+  controller: "controller",
+};
 
 const GOAL_RATIO = 0.55;
 const BUDGET_SECONDS = 300;
@@ -42,13 +54,25 @@ const BUDGET_SECONDS = 300;
 // ---------------------------------------------------------------------------------------------
 // The bare route (child process)
 
-function serveBare(bodyFile: string, token: string): Promise<void> {
+function serveBare(bodyFile: string, token: string, validated: boolean): Promise<void> {
   return serveOverIpc(async () => {
     const body = readFileSync(bodyFile);
     const app = express();
     // As the controller: no x-powered-by, no ETag (hashing a 100 kB body would cost the bare side).
     app.disable("x-powered-by");
     app.set("etag", false);
+    if (validated) {
+      app.use(express.json());
+      app.use(
+        OpenApiValidator.middleware({
+          apiSpec: validatorDocument(openapiDocument) as never,
+          validateRequests: { allErrors: true },
+          validateResponses: false,
+          validateSecurity: false,
+          validateFormats: true,
+        }),
+      );
+    }
     app.get("/v1/deployments/:deployment/backups", (req, res) => {
       if (req.get("authorization") !== `Bearer ${token}`) {
         res.status(401).json({ error: { code: "auth.invalid_token", message: "No." } });
@@ -56,6 +80,10 @@ function serveBare(bodyFile: string, token: string): Promise<void> {
       }
       res.type("application/json").send(body);
     });
+    const refuse: ErrorRequestHandler = (error: { status?: number }, _req, res, _next) => {
+      res.status(error.status ?? 500).json({ error: { code: "refused", message: "No." } });
+    };
+    app.use(refuse);
     const server = app.listen(0, "127.0.0.1");
     await once(server, "listening");
     return {
@@ -109,7 +137,9 @@ async function load(
 // ---------------------------------------------------------------------------------------------
 
 async function main(): Promise<void> {
-  if (process.argv[2] === "--serve-bare") return serveBare(process.argv[3], process.argv[4]);
+  if (process.argv[2] === "--serve-bare") {
+    return serveBare(process.argv[3], process.argv[4], process.argv[5] === "validated");
+  }
 
   const rounds = intOption("rounds", 5);
   const duration = intOption("duration", 5);
@@ -120,10 +150,10 @@ async function main(): Promise<void> {
   const logLevel = option("log-level") ?? "info";
   const profile = process.argv.includes("--profile");
   const only = option("only");
-  if (only !== undefined && only !== "controller" && only !== "bare") {
-    throw new Error("--only must be controller or bare");
+  if (only !== undefined && !SIDES.includes(only as Side)) {
+    throw new Error(`--only must be one of ${SIDES.join(", ")}`);
   }
-  const sides: readonly Side[] = only === undefined ? ["bare", "controller"] : [only];
+  const sides: readonly Side[] = only === undefined ? SIDES : [only as Side];
 
   const dataDir = mkdtempSync(path.join(tmpdir(), "stowage-bench-route-"));
   const servers: ServerProcess[] = [];
@@ -154,9 +184,18 @@ async function main(): Promise<void> {
     writeFileSync(bodyFile, bytes);
     const bare = await forkServer(__filename, ["--serve-bare", bodyFile, seeded.readerToken]);
     servers.push(bare);
-    const check = await fetch(`${bare.url}${route}`, { headers });
-    if (!Buffer.from(await check.arrayBuffer()).equals(bytes)) {
-      throw new Error("the bare route does not serve the controller's bytes");
+    const validated = await forkServer(__filename, [
+      "--serve-bare",
+      bodyFile,
+      seeded.readerToken,
+      "validated",
+    ]);
+    servers.push(validated);
+    for (const server of [bare, validated]) {
+      const check = await fetch(`${server.url}${route}`, { headers });
+      if (!Buffer.from(await check.arrayBuffer()).equals(bytes)) {
+        throw new Error("a bare route does not serve the controller's bytes");
+      }
     }
     const refused = await fetch(`${controller.url}${route}`);
     if (refused.status !== 401) throw new Error(`no token: HTTP ${refused.status}, not 401`);
@@ -165,6 +204,7 @@ async function main(): Promise<void> {
     const target: Record<Side, { server: ServerProcess; url: string }> = {
       controller: { server: controller, url: `${controller.url}${route}` },
       bare: { server: bare, url: `${bare.url}${route}` },
+      validated: { server: validated, url: `${validated.url}${route}` },
     };
 
     console.log(`controller route benchmark: ${environment()}`);
@@ -179,17 +219,21 @@ async function main(): Promise<void> {
     );
     console.log("bare: express route in a child process, same bytes, token compared as a string");
     console.log(
+      "bare route + validator: the same behind express-openapi-validator as installed " +
+        "(control spec, request validation, no security handlers)",
+    );
+    console.log(
       `load: autocannon in this process, ${connections} connections, ${warmup} s warm-up per side, ` +
-        `${rounds} rounds x ${duration} s per side, order alternating\n`,
+        `${rounds} rounds x ${duration} s per side, order rotating\n`,
     );
 
     for (const side of sides) {
       await load(target[side].server, target[side].url, seeded.readerToken, connections, warmup);
     }
-    const samples: Record<Side, Sample[]> = { controller: [], bare: [] };
+    const samples: Record<Side, Sample[]> = { controller: [], bare: [], validated: [] };
     if (profile) for (const side of sides) await target[side].server.startProfile();
     for (let round = 0; round < rounds; round++) {
-      const order = round % 2 === 0 ? sides : [...sides].reverse();
+      const order = sides.map((_, index) => sides[(index + round) % sides.length]);
       for (const side of order) {
         const { server, url } = target[side];
         samples[side].push(await load(server, url, seeded.readerToken, connections, duration));
@@ -205,27 +249,29 @@ async function main(): Promise<void> {
         "p50 ms",
         "p99 ms",
         "server CPU µs/req",
-        "ratio controller/bare",
+        "ratio to bare",
       ],
     ];
-    const paired = (key: keyof Sample) =>
-      median(samples.controller.map((sample, round) => sample[key] / samples.bare[round][key]));
-    const ratio = sides.length === 2 ? paired("rps") : Number.NaN;
+    const withBare = sides.includes("bare");
+    const paired = (side: Side, key: keyof Sample) =>
+      median(samples[side].map((sample, round) => sample[key] / samples.bare[round][key]));
+    const ratio =
+      withBare && sides.includes("controller") ? paired("controller", "rps") : Number.NaN;
     for (const side of sides) {
       rows.push([
-        side === "bare" ? "bare express route" : "controller",
+        LABELS[side],
         fixed(median(of(side, "rps")), 0),
         `${fixed(min(of(side, "rps")), 0)}-${fixed(max(of(side, "rps")), 0)}`,
         fixed(median(of(side, "p50")), 1),
         fixed(median(of(side, "p99")), 1),
         fixed(median(of(side, "cpuUs")), 0),
-        side === "controller" && sides.length === 2
-          ? `${fixed(ratio, 2)} req/s, ${fixed(1 / paired("cpuUs"), 2)} by CPU`
+        side !== "bare" && withBare
+          ? `${fixed(paired(side, "rps"), 2)} req/s, ${fixed(1 / paired(side, "cpuUs"), 2)} by CPU`
           : "",
       ]);
     }
     console.log(table(rows));
-    if (sides.length === 2) {
+    if (!Number.isNaN(ratio)) {
       console.log("");
       console.log(
         table([
@@ -249,7 +295,7 @@ async function main(): Promise<void> {
         await target[side].server.stopProfile(file);
         const requests = samples[side].reduce((sum, sample) => sum + sample.requests, 0);
         console.log(
-          `\nCPU profile of the ${side === "bare" ? "bare route" : "controller"} process over the ` +
+          `\nCPU profile of the ${LABELS[side]} process over the ` +
             `measured rounds (${fixed(requests, 0)} requests; its idle time, while the other side ` +
             "is loaded, left out):",
         );
@@ -257,8 +303,7 @@ async function main(): Promise<void> {
         if (kept) console.log(`\nprofile written to ${file} (open it in Chrome DevTools)`);
       }
     }
-    await bare.stop();
-    await controller.stop();
+    for (const server of [bare, validated, controller]) await server.stop();
   } finally {
     cleanUp();
   }

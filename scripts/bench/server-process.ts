@@ -8,6 +8,7 @@ import { fork, type ChildProcess } from "node:child_process";
 import { once } from "node:events";
 import { writeFileSync } from "node:fs";
 import { Session } from "node:inspector";
+import path from "node:path";
 
 export interface ServerProcess {
   url: string;
@@ -35,12 +36,13 @@ type ChildMessage =
   | { type: "error"; message: string };
 
 /**
- * Forks `script` (a `.ts` file, run through ts-node) with `args`. Not the parent's execArgv: a
- * `--cpu-prof` of the benchmark must not profile its servers.
+ * Forks `script` (a `.ts` file) with `args`, in plain Node: transpiled by plain-node-register.js,
+ * not ts-node, whose source-map support slows every EventEmitter of the server measured. Not the
+ * parent's execArgv: a `--cpu-prof` of the benchmark must not profile its servers.
  */
 export async function forkServer(script: string, args: readonly string[]): Promise<ServerProcess> {
   const child = fork(script, [...args], {
-    execArgv: ["-r", "ts-node/register/transpile-only"],
+    execArgv: ["-r", path.join(__dirname, "plain-node-register.js")],
     // The controller logs to stdout: discarded, as a log shipper reading a pipe would cost less.
     stdio: ["ignore", "ignore", "inherit", "ipc"],
   });

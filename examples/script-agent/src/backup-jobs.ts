@@ -15,7 +15,11 @@ export interface BackupJobsOptions {
   workDir: string;
   /** Jobs that may run at once (the agent's `max_job_number`). */
   maxJobs: number;
+  /** How long a stopped script's process group has after SIGTERM before SIGKILL (default 10 s). */
+  stopGraceMs?: number;
 }
+
+const DEFAULT_STOP_GRACE_MS = 10_000;
 
 export type TriggerOutcome =
   { outcome: "started" } | { outcome: "exists"; job: BackupJob } | { outcome: "limit" };
@@ -33,6 +37,8 @@ interface Entry {
  */
 export class BackupJobs {
   private readonly entries = new Map<string, Entry>();
+  /** Runs not yet over, deleted ones included: `close` waits for their scripts to stop. */
+  private readonly runs = new Set<Promise<void>>();
 
   constructor(private readonly options: BackupJobsOptions) {}
 
@@ -42,7 +48,8 @@ export class BackupJobs {
     if (this.running() >= this.options.maxJobs) return { outcome: "limit" };
     const entry: Entry = { job: initialJob(request), abort: new AbortController() };
     this.entries.set(request.id, entry);
-    void this.run(entry, request);
+    const run = this.run(entry, request).finally(() => this.runs.delete(run));
+    this.runs.add(run);
     return { outcome: "started" };
   }
 
@@ -59,9 +66,10 @@ export class BackupJobs {
     return true;
   }
 
-  /** Stops every running script: the server is going away. */
-  close(): void {
+  /** Stops every running script: the server is going away. Resolves once their groups are. */
+  async close(): Promise<void> {
     for (const entry of this.entries.values()) entry.abort.abort();
+    await Promise.all(this.runs);
   }
 
   private running(): number {
@@ -85,6 +93,7 @@ export class BackupJobs {
           path.join(this.options.scriptsDir, phase),
           env,
           abort.signal,
+          this.options.stopGraceMs ?? DEFAULT_STOP_GRACE_MS,
         );
         const fields = phaseLogFields(phase);
         job[fields.log] = outcome.stdout;

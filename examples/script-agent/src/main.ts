@@ -10,18 +10,19 @@ function main(): void {
     process.exitCode = 2;
     return;
   }
-  const { app, ready } = createScriptAgentApp({
+  const { app, jobs, ready } = createScriptAgentApp({
     credentials: { username: process.env.CLIENT_USERNAME ?? "admin", password },
     scriptsDir,
     workDir: process.env.WORK_DIR ?? tmpdir(),
     maxJobs: Number(process.env.MAX_JOB_NUMBER ?? 10),
+    ...(process.env.STOP_GRACE_MS ? { stopGraceMs: Number(process.env.STOP_GRACE_MS) } : {}),
   });
   const host = process.env.HOST ?? "127.0.0.1";
   const port = Number(process.env.PORT ?? 8000);
   ready().then(
     () => {
       // Express 5 hands a listen error (EADDRINUSE, say) to this callback instead of throwing.
-      app.listen(port, host, (error?: Error) => {
+      const server = app.listen(port, host, (error?: Error) => {
         if (error) {
           console.error(`cannot listen on ${host}:${port}: ${error.message}`);
           process.exitCode = 1;
@@ -29,6 +30,14 @@ function main(): void {
         }
         console.log(`script agent listening on http://${host}:${port}`);
       });
+      // Scripts lead process groups of their own, which a terminal's Ctrl-C no longer reaches:
+      // they are stopped here before the agent exits.
+      for (const signal of ["SIGTERM", "SIGINT"] as const) {
+        process.once(signal, () => {
+          server.close();
+          void jobs.close().then(() => process.exit(0));
+        });
+      }
     },
     (error: unknown) => {
       console.error("the router could not load the spec:", error);

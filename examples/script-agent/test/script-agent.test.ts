@@ -1,5 +1,6 @@
 import { once } from "node:events";
-import { chmod, mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { readFileSync } from "node:fs";
+import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
@@ -45,13 +46,14 @@ async function scripts(name: string, bodies: Partial<Record<string, string>> = {
   return dir;
 }
 
-async function startAgent(scriptsDir: string, maxJobs = 10) {
+async function startAgent(scriptsDir: string, maxJobs = 10, stopGraceMs = 500) {
   const workDir = await mkdtemp(path.join(root, "work-"));
   const { app, jobs, ready } = createScriptAgentApp({
     credentials,
     scriptsDir,
     workDir,
     maxJobs,
+    stopGraceMs,
     validateResponses: true,
   });
   await ready();
@@ -95,6 +97,40 @@ async function pollUntilDone(client: ScriptAgentClient, id: string): Promise<Bac
     if (data.status !== "RUNNING") return data;
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
+}
+
+/** Polls until `probe` answers a value (or throws after `ms`). */
+async function until<T>(what: string, probe: () => Promise<T | undefined>, ms = 10_000) {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+/** The pid a script wrote to `file`, once it did. */
+function pidWritten(file: string): Promise<number> {
+  return until(`a pid in ${file}`, async () => {
+    const text = await readFile(file, "utf8").catch(() => "");
+    return /^\d+\n$/.test(text) ? Number(text) : undefined;
+  });
+}
+
+/**
+ * Whether the process has exited: kill(pid, 0) says ESRCH, or it is a zombie (exited, not yet
+ * reaped). An orphan is reaped by PID 1, and a container's PID 1 may never do it.
+ */
+function exited(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "ESRCH") return true;
+    throw error;
+  }
+  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+  return stat.slice(stat.lastIndexOf(")") + 2).startsWith("Z");
 }
 
 describe("authentication", () => {
@@ -189,6 +225,39 @@ describe("backup jobs", () => {
     const next = await client().POST("/backup", { body: backupRequest("job-second") });
     expect(next.response.status).toBe(201);
     await client().DELETE("/backup", { body: { id: "job-second" } });
+  });
+
+  it("stops what a phase script started when its job is deleted, not only the script", async () => {
+    const pidFile = path.join(root, "orphan.pid");
+    const { client } = await startAgent(
+      await scripts("orphan", { backup: `sleep 300 & echo $! > ${pidFile}; wait` }),
+    );
+    await client().POST("/backup", { body: backupRequest("job-orphan") });
+    const child = await pidWritten(pidFile);
+    expect(exited(child)).toBe(false);
+
+    const deleted = await client().DELETE("/backup", { body: { id: "job-orphan" } });
+    expect(deleted.response.status).toBe(200);
+    await until(`sleep ${child} to exit`, async () => (exited(child) ? true : undefined));
+  });
+
+  it("kills what ignores SIGTERM once the grace period is over", async () => {
+    const pidFile = path.join(root, "stubborn.pid");
+    const graceMs = 600;
+    const stubborn = `trap "" TERM; echo $$ > ${pidFile}; while :; do sleep 1; done`;
+    const { client } = await startAgent(
+      await scripts("stubborn", { backup: `sh -c '${stubborn}' & wait` }),
+      10,
+      graceMs,
+    );
+    await client().POST("/backup", { body: backupRequest("job-stubborn") });
+    const child = await pidWritten(pidFile);
+
+    const deletedAt = Date.now();
+    await client().DELETE("/backup", { body: { id: "job-stubborn" } });
+    await until(`sh ${child} to exit`, async () => (exited(child) ? true : undefined));
+    // SIGTERM left it running: only the SIGKILL after the grace period ended it.
+    expect(Date.now() - deletedAt).toBeGreaterThanOrEqual(graceMs - 50);
   });
 
   it("forgets a deleted job: its poll is 404, a second delete 410", async () => {

@@ -3,13 +3,19 @@ import { StowageApiError, type AgentClient, type components } from "@stowage/age
 import type { AgentLogger } from "./agent-logger";
 import type { ConfigV2, ConfigWatch } from "./config-watch";
 import { JobLog } from "./log-reporter";
-import { takeBackup, type BackupDeployment, type ResultManifest } from "./pipelines/backup";
-import { runWithHooks, type HookContext } from "./pipelines/hook-scripts";
-import { restoreBackup } from "./pipelines/restore";
+import {
+  backupWithHooks,
+  findDeployment,
+  leaseMsOf,
+  restoreWithHooks,
+  type ProgressSink,
+} from "./pipeline-runs";
+import type { BackupDeployment, ResultManifest } from "./pipelines/backup";
+import { deleteBackupFiles } from "./pipelines/delete-backup-files";
 import { matches } from "./pipelines/stored-backup";
 import { verifyBackup } from "./pipelines/verify";
+import { alsoDisplayed, type ProgressDisplay } from "./progress-display";
 import { ProgressReporter } from "./progress-reporter";
-import { removeStoredBackup } from "./targets/file-target";
 
 type Job = components["schemas"]["Job"];
 
@@ -18,6 +24,8 @@ export interface JobRunnerDeps {
   instance: string;
   config: ConfigWatch;
   logger: AgentLogger;
+  /** Shows each job's progress (stderr: a live line on a terminal, plain lines elsewhere). */
+  display?: ProgressDisplay;
 }
 
 /** Raised inside a job when the controller answered a progress report with 409. */
@@ -66,6 +74,9 @@ export async function runJobLoop(deps: JobRunnerDeps, stop: AbortSignal): Promis
   deps.logger.log("info", "agent stopped");
 }
 
+/** Every kind this agent runs; the controller hands out `delete` only to an agent that names it. */
+const CLAIMED_KINDS: components["schemas"]["JobKind"][] = ["backup", "restore", "verify", "delete"];
+
 async function claimJob(
   deps: JobRunnerDeps,
   waitSeconds: number,
@@ -73,6 +84,7 @@ async function claimJob(
 ): Promise<Job | undefined> {
   const { data, error, response } = await deps.client.POST("/engines/jobs/{instance}/claim", {
     params: { path: { instance: deps.instance }, query: { wait: waitSeconds } },
+    body: { kinds: CLAIMED_KINDS },
     signal: stop,
   });
   if (response.status === 204) return undefined;
@@ -84,7 +96,7 @@ async function claimJob(
 export async function runJob(deps: JobRunnerDeps, job: Job, config: ConfigV2): Promise<void> {
   const abort = new AbortController();
   const log = new JobLog(deps.client, deps.instance, job.id, deps.logger);
-  const leaseMs = (config.jobs.lease_seconds ?? 90) * 1000;
+  const leaseMs = leaseMsOf(config);
   const progress = new ProgressReporter(
     deps.client,
     deps.instance,
@@ -94,11 +106,14 @@ export async function runJob(deps: JobRunnerDeps, job: Job, config: ConfigV2): P
     Math.max(1000, Math.floor(leaseMs / 3)),
   );
   log.line("info", `${job.kind} job claimed`, { deployment: job.deployment, attempt: job.attempt });
+  deps.display?.begin(`${job.kind} ${job.deployment}`);
   try {
     await progress.update("start");
-    const manifest = await performJob(deps, job, abort.signal, progress, log, leaseMs);
+    const shown = alsoDisplayed(progress, deps.display);
+    const manifest = await performJob(deps, job, abort.signal, shown, log, leaseMs);
     await progress.stop();
     if (progress.cancelled) throw new JobCancelledError(job.id);
+    deps.display?.end("done");
     log.line("info", `${job.kind} job succeeded`, {
       sha256: manifest.sha256,
       size_bytes: manifest.size_bytes,
@@ -109,6 +124,7 @@ export async function runJob(deps: JobRunnerDeps, job: Job, config: ConfigV2): P
     await complete(deps, job, { outcome: "succeeded", manifest });
   } catch (error) {
     await progress.stop();
+    deps.display?.end(progress.cancelled ? "cancelled" : "failed");
     const message = error instanceof Error ? error.message : String(error);
     if (progress.cancelled) {
       // Partial output is already gone (atomic writes); completing a cancelled job is a 409.
@@ -133,70 +149,26 @@ async function performJob(
   deps: JobRunnerDeps,
   job: Job,
   signal: AbortSignal,
-  progress: ProgressReporter,
+  progress: ProgressSink,
   log: JobLog,
   leaseMs: number,
 ): Promise<ResultManifest> {
-  // pg_dump, psql and the MySQL tools write warnings and errors to stderr: the job's log keeps them.
-  const onToolStderr = (phase: string, line: string) => log.line("warn", line, { phase });
-  const hooksOf = (deployment: BackupDeployment): HookContext => ({
-    scripts: deployment.scripts,
-    deployment: deployment.name,
-    job: job.id,
-    signal,
-    onPhase: (phase) => void progress.update(phase),
-    onOutput: (phase, stream, line, script) =>
-      log.line(stream === "stderr" ? "warn" : "info", line, { phase, stream, script }),
-  });
+  const run = { id: job.id, signal, progress, log };
   switch (job.kind) {
     case "backup": {
       const deployment = await deploymentOf(deps, job.deployment);
-      return runWithHooks(
-        "backup",
-        hooksOf(deployment),
-        async () => {
-          await progress.update(deployment.kind === "sqlite" ? "snapshot" : "dump");
-          return takeBackup({
-            deployment,
-            backup: job.backup,
-            targets: job.targets,
-            signal,
-            onBytes: (phase, bytes) => void progress.update(phase, bytes),
-            onToolStderr,
-            staleTempAfterMs: leaseMs,
-            onStaleTempRemoved: (file) => log.line("info", "removed a stale temp file", { file }),
-          });
-        },
-        (manifest) => removeStoredBackup(manifest.location),
+      return backupWithHooks(
+        deployment,
+        { backup: job.backup, targets: job.targets, staleTempAfterMs: leaseMs },
+        run,
       );
     }
     case "restore": {
       const deployment = await deploymentOf(deps, job.deployment);
-      const common = {
-        backup: job.backup,
-        destination: job.destination,
-        force: job.force ?? false,
-        signal,
-        onToolStderr,
-      };
-      return runWithHooks(
-        "restore",
-        { ...hooksOf(deployment), backupLocation: job.backup.location },
-        async () => {
-          await progress.update("verify");
-          switch (deployment.kind) {
-            case "postgres":
-              return restoreBackup({
-                ...common,
-                kind: "postgres",
-                connection: deployment.connection,
-              });
-            case "mysql":
-              return restoreBackup({ ...common, kind: "mysql", connection: deployment.connection });
-            default:
-              return restoreBackup({ ...common, kind: deployment.kind });
-          }
-        },
+      return restoreWithHooks(
+        deployment,
+        { backup: job.backup, destination: job.destination, force: job.force ?? false },
+        run,
       );
     }
     case "verify": {
@@ -214,15 +186,19 @@ async function performJob(
       }
       return manifest;
     }
+    case "delete": {
+      await progress.update("delete");
+      return deleteBackupFiles(job.backup, await deploymentOf(deps, job.deployment), {
+        onRemoved: (location, outcome) => log.line("info", `backup file ${outcome}`, { location }),
+      });
+    }
   }
 }
 
 /** The job's deployment from the current config: a job may name one added since the last refresh. */
 async function deploymentOf(deps: JobRunnerDeps, name: string): Promise<BackupDeployment> {
   const { config } = await deps.config.refresh();
-  const deployment = config.deployments.find((candidate) => candidate.name === name);
-  if (!deployment) throw new Error(`deployment ${name} is not in this agent's config`);
-  return deployment;
+  return findDeployment(config, name);
 }
 
 /** Reports the end of a job; a refusal or a lost answer is logged, never thrown into the loop. */

@@ -1,5 +1,6 @@
-import { writeFile } from "node:fs/promises";
+import { access, writeFile } from "node:fs/promises";
 import path from "node:path";
+import { fileURLToPath } from "node:url";
 import { systemClock, type Clock } from "../../controller/src/services/clock";
 import { must, startAgentWorld, until, type AgentWorld } from "./agent-e2e";
 
@@ -17,6 +18,17 @@ const clock: Clock = {
 
 let world: AgentWorld;
 
+function fileOf(backup: { locations: { url: string }[] }): string {
+  return fileURLToPath(backup.locations[0].url);
+}
+
+async function exists(file: string): Promise<boolean> {
+  return access(file).then(
+    () => true,
+    () => false,
+  );
+}
+
 beforeAll(async () => {
   world = await startAgentWorld({ clock });
 });
@@ -25,7 +37,7 @@ afterAll(async () => {
 });
 
 describe("scheduled backups on the reference agent", () => {
-  it("runs a schedule on its own, prunes past keep_last, and keeps a held backup", async () => {
+  it("runs a schedule on its own, prunes past keep_last with the files, and keeps a held backup", async () => {
     const operator = world.t.client();
     const source = path.join(world.work, "ledger.txt");
     await writeFile(source, "entries\n".repeat(1000));
@@ -65,7 +77,9 @@ describe("scheduled backups on the reference agent", () => {
     const jobs = must(
       await operator.GET("/v1/jobs", { params: { query: { deployment: deployment.id } } }),
     ).items;
-    expect(jobs.every((job) => job.trigger === "schedule")).toBe(true);
+    const backupJobs = jobs.filter((job) => job.kind === "backup");
+    expect(backupJobs.length).toBeGreaterThanOrEqual(4);
+    expect(backupJobs.every((job) => job.trigger === "schedule")).toBe(true);
 
     const bySequence = (await backups()).sort((a, b) => a.sequence - b.sequence);
     const live = bySequence.filter((backup) => backup.deleted === null);
@@ -76,5 +90,23 @@ describe("scheduled backups on the reference agent", () => {
     expect(pruned.length).toBeGreaterThanOrEqual(1);
     expect(pruned.map((backup) => backup.deleted?.by)).toEqual(pruned.map(() => "retention"));
     expect(live[0]).toMatchObject({ hold: true, state: "COMPLETED" });
-  }, 25_000);
+
+    // Each pruned backup's delete job ran on the agent: its file is gone, the others stay.
+    const removals = await until("the pruned backups' delete jobs to succeed", async () => {
+      const deletes = must(
+        await operator.GET("/v1/jobs", {
+          params: { query: { deployment: deployment.id, kind: "delete" } },
+        }),
+      ).items;
+      return deletes.length === pruned.length && deletes.every((job) => job.status === "SUCCEEDED")
+        ? deletes
+        : undefined;
+    });
+    expect(removals.map((job) => job.backup_id).sort()).toEqual(
+      pruned.map((backup) => backup.id).sort(),
+    );
+    expect(removals.every((job) => job.trigger === "retention")).toBe(true);
+    for (const backup of pruned) expect(await exists(fileOf(backup))).toBe(false);
+    for (const backup of live) expect(await exists(fileOf(backup))).toBe(true);
+  }, 30_000);
 });

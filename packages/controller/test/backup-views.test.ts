@@ -13,6 +13,7 @@ import type { BackupPartRow, BackupRow } from "../src/store/backups-store";
 import { migrate, type Db } from "../src/store/database";
 import { MIGRATIONS } from "../src/store/migrations";
 import {
+  cancelQueuedFileDeletes,
   enrolledAgent,
   manifest,
   must,
@@ -242,6 +243,7 @@ describe("stored backup views", () => {
   });
 
   it("after a deployment of the same name adopts the backups", async () => {
+    await cancelQueuedFileDeletes(client, s.deployment.name);
     const removed = await client.DELETE("/v1/deployments/{deployment}", {
       params: { path: { deployment: s.deployment.name } },
     });

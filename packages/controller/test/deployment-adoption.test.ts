@@ -4,7 +4,14 @@
  */
 import type { Stores } from "../src/services/control-context";
 import type { Db } from "../src/store/database";
-import { completedBackup, must, pullSetup, secondConnection, take } from "./pull-fixture";
+import {
+  cancelQueuedFileDeletes,
+  completedBackup,
+  must,
+  pullSetup,
+  secondConnection,
+  take,
+} from "./pull-fixture";
 import { startTestController, type TestController } from "./test-controller";
 
 let t: TestController;
@@ -61,6 +68,7 @@ it("a deployment re-created under a deleted one's name gets its backups back, an
   const before = await backupsOf("orders");
   expect(before.map((backup) => backup.sequence)).toEqual([2, 1]);
 
+  expect(await cancelQueuedFileDeletes(client, "orders")).toHaveLength(1);
   await deleteDeployment("orders");
   const created = await recreate("orders", setup.agent.id, setup.target.id);
   expect(created.response.status).toBe(201);

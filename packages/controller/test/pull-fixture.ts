@@ -105,3 +105,19 @@ export async function completedBackup(t: TestController, client: ControlClient, 
   });
   return job;
 }
+
+/**
+ * Cancels the deployment's queued delete jobs (its tombstones queued them; no agent runs them
+ * here): a deployment with queued jobs is not deleted (409).
+ */
+export async function cancelQueuedFileDeletes(client: ControlClient, deployment: string) {
+  const queued = must(
+    await client.GET("/v1/jobs", {
+      params: { query: { deployment, kind: "delete", state: "QUEUED", limit: 1000 } },
+    }),
+  ).items;
+  for (const job of queued) {
+    must(await client.POST("/v1/jobs/{job}/cancel", { params: { path: { job: job.id } } }));
+  }
+  return queued;
+}

@@ -3,12 +3,11 @@ import { once } from "node:events";
 import type { AddressInfo } from "node:net";
 import { Readable } from "node:stream";
 import express, {
-  type NextFunction,
+  type ErrorRequestHandler,
   type Request,
   type RequestHandler,
   type Response,
 } from "express";
-import * as OpenApiValidator from "express-openapi-validator";
 import { ApiError, codeForStatus } from "./api-error";
 import { readNdjsonBody, type LineSchema } from "./ndjson-body";
 import { compileLineSchemas } from "./ndjson-line-schemas";
@@ -17,8 +16,9 @@ import { isPlaceholder } from "./not-implemented";
 import { negotiateMedia, type Negotiation, type NegotiatedMedia } from "./negotiate-media";
 import { writeNdjson } from "./ndjson-writer";
 import { renderError, type ErrorSchema } from "./render-error";
-import { cacheValidatorRouteMatchers } from "./validator-route-matchers";
+import { middlewareChain } from "./middleware-chain";
 import { validatorDocument } from "./validator-document";
+import { openapiValidator } from "./validator-stages";
 
 export interface OperationDescriptor {
   method: string;
@@ -73,7 +73,8 @@ export interface StowageRouterOptions<Principal> {
   ndjsonErrorFrame?: (error: ApiError, requestId: string) => unknown;
 }
 
-export type StowageRouter = express.Router & {
+/** Mounted with `app.use(router)`: one handler, not an express Router (see middlewareChain). */
+export type StowageRouter = RequestHandler & {
   /** Resolves once the validator has loaded the spec, so the first real request does not pay for it. */
   ready(): Promise<void>;
 };
@@ -118,8 +119,7 @@ export function createStowageRouter<Principal>(
   };
 
   const lineSchemas = ndjsonLineSchemas(api);
-  cacheValidatorRouteMatchers();
-  const validator = OpenApiValidator.middleware({
+  const validator = openapiValidator({
     apiSpec: validatorDocument(api.document) as never,
     validateRequests: { allErrors: true },
     validateResponses: options.validateResponses ? { allErrors: true } : false,
@@ -127,8 +127,9 @@ export function createStowageRouter<Principal>(
     // Formats are the contract's: a date-time that is not RFC 3339 is a 400, not a pass.
     validateFormats: true,
     ignoreUndocumented: false,
+    // Without multipart bodies in the spec, multer and its own ajv compile of the spec are waste.
+    fileUploader: acceptsMultipart(api) ? {} : false,
   });
-  const [pathParams, metadata, security, ...validation] = validator as RequestHandler[];
 
   const authorize: RequestHandler = async (req, _res, next) => {
     try {
@@ -190,11 +191,6 @@ export function createStowageRouter<Principal>(
     const handler = operation && table[operation.id];
     if (!operation?.descriptor || !handler)
       return next(new ApiError(404, "resource.not_found", "No such route."));
-    const controller = new AbortController();
-    // Only a client that left aborts: aborting after a normal answer would cost a DOMException per request.
-    res.once("close", () => {
-      if (!res.writableFinished) controller.abort();
-    });
     try {
       const context = {
         params:
@@ -206,7 +202,9 @@ export function createStowageRouter<Principal>(
         principal: state(req).principal,
         accept: state(req).negotiated?.media,
         requestId: state(req).requestId,
-        signal: controller.signal,
+        get signal() {
+          return clientLeft(res);
+        },
         req,
         res,
       };
@@ -266,38 +264,108 @@ export function createStowageRouter<Principal>(
         // The charset `res.json` would add, then the bytes as they are.
         const type = String(res.getHeader("content-type"));
         if (!/;\s*charset=/i.test(type)) res.setHeader("content-type", `${type}; charset=utf-8`);
-        res.send(reply.body.bytes);
+        writeParts(req, res, reply.body);
       }
     } else {
       res.json(reply.body);
     }
   };
 
-  const router = express.Router() as StowageRouter;
-  router.use((req, res, next) => {
+  const requestId: RequestHandler = (req, res, next) => {
     const sent = req.get("x-request-id");
     state(req).requestId = sent && REQUEST_ID.test(sent) ? sent : randomUUID();
     res.setHeader("x-request-id", state(req).requestId);
     next();
-  });
-  const limit = options.bodyLimit ?? 1024 * 1024;
-  router.use(express.json({ type: JSON_TYPES, limit }));
-  router.use(express.urlencoded({ extended: false, limit }));
-  router.use(
-    pathParams,
-    metadata,
-    security,
-    authorize,
-    implemented,
-    negotiate,
-    ...validation,
-    dispatch,
-  );
-  router.use((error: unknown, req: Request, res: Response, _next: NextFunction) => {
+  };
+  const parseBody = bodyParsers(options.bodyLimit ?? 1024 * 1024);
+  const onError: ErrorRequestHandler = (error, req, res) => {
     sendError(req, res, error, api.errorSchema, options.logger);
-  });
-  router.ready = () => warmUp(router);
-  return router;
+  };
+  // Until the validator has loaded the spec (the first request, or `ready()`), its middleware as
+  // it installs itself; then its stages directly.
+  const installed = middlewareChain(
+    [requestId, parseBody, ...validator.installed.slice(0, 3), authorize, implemented, negotiate]
+      .concat(validator.installed.slice(3))
+      .concat(dispatch),
+    onError,
+  );
+  let direct: RequestHandler | undefined;
+  const handle: RequestHandler = (req, res, next) => {
+    const stages = direct ? undefined : validator.stages();
+    if (stages) {
+      direct = middlewareChain(
+        [
+          requestId,
+          parseBody,
+          stages.metadata,
+          stages.security,
+          authorize,
+          implemented,
+          negotiate,
+          stages.multipart,
+          stages.request,
+          stages.response,
+          dispatch,
+        ],
+        onError,
+      );
+    }
+    (direct ?? installed)(req, res, next);
+  };
+  return Object.assign(handle, { ready: () => warmUp(handle) });
+}
+
+/** JSON and form bodies parsed; a request without a body (most GETs) skips both parsers. */
+function bodyParsers(limit: number): RequestHandler {
+  const json = express.json({ type: JSON_TYPES, limit });
+  const form = express.urlencoded({ extended: false, limit });
+  return (req, res, next) => {
+    // type-is's test for a body, as the parsers themselves make it.
+    const length = req.headers["content-length"];
+    if (req.headers["transfer-encoding"] === undefined && (length === undefined || isNaN(+length)))
+      return next();
+    json(req, res, (error?: unknown) => (error ? next(error) : form(req, res, next)));
+  };
+}
+
+/**
+ * Aborted when the client leaves before the answer is complete. Made when a handler first asks:
+ * most never do, and a signal and a listener per request are a measurable share of a fast one.
+ */
+const CLIENT_LEFT = Symbol("stowage.clientLeft");
+function clientLeft(res: Response & { [CLIENT_LEFT]?: AbortController }): AbortSignal {
+  let controller = res[CLIENT_LEFT];
+  if (!controller) {
+    const made = new AbortController();
+    res[CLIENT_LEFT] = controller = made;
+    if (res.closed) {
+      if (!res.writableFinished) made.abort();
+    } else {
+      res.once("close", () => {
+        if (!res.writableFinished) made.abort();
+      });
+    }
+  }
+  return controller.signal;
+}
+
+/** A serialized body written part by part in one flush, with its length (no chunked encoding). */
+function writeParts(req: Request, res: Response, body: SerializedJson<unknown>): void {
+  res.setHeader("content-length", body.byteLength);
+  if (req.method === "HEAD") {
+    res.end();
+    return;
+  }
+  const { parts } = body;
+  res.cork();
+  for (let index = 0; index < parts.length - 1; index++) res.write(parts[index]);
+  res.end(parts[parts.length - 1]);
+}
+
+function acceptsMultipart(api: ApiDefinition): boolean {
+  return Object.values(api.operations).some((operation) =>
+    operation.requestBody?.media.some((media) => media.type === "multipart/form-data"),
+  );
 }
 
 function securityHandlers<Principal>(api: ApiDefinition, options: StowageRouterOptions<Principal>) {
@@ -423,7 +491,7 @@ function sendError(
   res.json(renderError(apiError, schema, requestState.requestId));
 }
 
-async function warmUp(router: express.Router): Promise<void> {
+async function warmUp(router: RequestHandler): Promise<void> {
   const app = express();
   app.use(router);
   const server = app.listen(0, "127.0.0.1");

@@ -32,5 +32,5 @@ export function serializedEnvelope<Command extends string, Result extends object
     `{"schema":"stowage.v1","command":${JSON.stringify(command)},` +
       `"generated_at":"${new Date().toISOString()}","result":`,
   );
-  return new SerializedJson(Buffer.concat([head, result.bytes, CLOSE]));
+  return new SerializedJson(head, ...result.parts, CLOSE);
 }

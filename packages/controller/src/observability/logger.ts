@@ -2,6 +2,9 @@ import pino, { type Logger } from "pino";
 
 export type { Logger };
 
+/** The longest a log line waits in the buffer before it is written. */
+const FLUSH_INTERVAL_MS = 200;
+
 /**
  * One structured logger. Redaction is a second line of defence: no code path logs a request's
  * headers or a body with secrets, and these paths are censored even if one ever did.
@@ -29,6 +32,17 @@ export function createLogger(options: {
         censor: "[redacted]",
       },
     },
-    options.destination,
+    options.destination ?? bufferedStdout(),
   );
+}
+
+/**
+ * Standard output, written 4 KiB at a time or every 200 ms, not a write(2) per line: on a fast
+ * request that system call is a tenth of the controller's time. pino writes what is left when
+ * the process exits; a SIGKILL loses at most the last 200 ms of lines.
+ */
+function bufferedStdout(): pino.DestinationStream {
+  const destination = pino.destination({ dest: 1, sync: false, minLength: 4096 });
+  setInterval(() => destination.flush(), FLUSH_INTERVAL_MS).unref();
+  return destination;
 }

@@ -7,10 +7,13 @@ import { operationIdOf } from "./metrics";
  * It names the operation and path template, never headers, query values or bodies, which may carry secrets.
  */
 export function requestLog(logger: Logger) {
+  // Its fields are fixed and none can hold a secret: redaction (wildcard paths walked on every
+  // line, most of pino's cost per line) has nothing to find here.
+  const lines = logger.child({}, { redact: { paths: [] } });
   return (req: Request, res: Response, next: NextFunction): void => {
     const started = process.hrtime.bigint();
     res.once("close", () => {
-      logger.info(
+      lines.info(
         {
           request_id: res.getHeader("x-request-id"),
           method: req.method,

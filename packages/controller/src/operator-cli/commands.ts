@@ -297,12 +297,12 @@ export function registerCommands(program: Command, session: OpenSession): void {
       },
     );
 
-  const jobs = program.command("jobs").description("Backup, restore and verify jobs");
+  const jobs = program.command("jobs").description("Backup, restore, verify and delete jobs");
   jobs
     .command("list")
     .option("--deployment <deployment>")
     .option("--state <status>", "QUEUED, RUNNING, SUCCEEDED, FAILED or CANCELLED")
-    .option("--kind <kind>", "backup, restore or verify")
+    .option("--kind <kind>", "backup, restore, verify or delete")
     .action(
       async (options: {
         deployment?: string;

@@ -3,6 +3,7 @@ import type { components } from "@stowage/control-server";
 import type { StoredBackupRow } from "../store/backups-store";
 import type { DeploymentRow } from "../store/deployments-store";
 import { presentBackup, type BackupView } from "./backup-catalog";
+import { queueBackupFileDeletes } from "./backup-file-deletes";
 import type { BackupState } from "./backup-state";
 import type { CallContext, Stores } from "./control-context";
 import { settingsFromRow } from "./deployment-settings";
@@ -47,9 +48,10 @@ export function deploymentOf(stores: Stores, call: Call, idOrName: string): Depl
 /** The catalog as operators see it: take, list, read, tombstone, hold and verify backups. */
 export class BackupsService {
   /**
-   * Pages answered lately, by deployment, filter and position, valid while `backup_changes`
-   * does not move (any change to any backup forgets them all). A dashboard polling the first
-   * page then costs a lookup, not a read of the page and its encoding.
+   * Pages answered lately, by tenant, deployment (as the caller named it), filter and position,
+   * valid while `backup_changes` does not move (any change to any backup, and a deployment
+   * created, deleted or renamed, forgets them all). A dashboard polling the first page then
+   * costs a lookup, not a read of the deployment, the page and its encoding.
    */
   private readonly pages = new GenerationCache<BackupListing>(CACHED_PAGES);
 
@@ -218,6 +220,18 @@ export class BackupsService {
    * per backup, which was most of a listing's cost.
    */
   list(call: Call, deploymentRef: string, query: BackupListQuery): BackupListing {
+    const includeDeleted = query.include_deleted ?? false;
+    const key = [
+      call.principal.tenantId,
+      deploymentRef,
+      query.state,
+      includeDeleted,
+      query.marker,
+      query.limit,
+    ].join("\n");
+    this.pages.validFor(this.stores.backups.generation());
+    const cached = this.pages.get(key);
+    if (cached) return cached;
     const deployment = deploymentOf(this.stores, call, deploymentRef);
     const request = pageRequest(query);
     const before = request.after === undefined ? Number.MAX_SAFE_INTEGER : Number(request.after);
@@ -226,11 +240,6 @@ export class BackupsService {
         details: [{ path: "/query/marker", message: "is not a valid marker" }],
       });
     }
-    const includeDeleted = query.include_deleted ?? false;
-    const key = [deployment.id, query.state, includeDeleted, before, request.limit].join("\n");
-    this.pages.validFor(this.stores.backups.generation());
-    const cached = this.pages.get(key);
-    if (cached) return cached;
     const rows = this.stores.backups.page({
       deploymentId: deployment.id,
       beforeSequence: before,
@@ -242,7 +251,7 @@ export class BackupsService {
     const views = items.map((row) => row.view).join(",");
     const json = `{"items":[${views}],"next_marker":${JSON.stringify(next_marker)}}`;
     const listing = { json: new SerializedJson<Page<BackupView>>(Buffer.from(json)), next_marker };
-    if (listing.json.bytes.length <= MAX_CACHED_PAGE_BYTES) this.pages.set(key, listing);
+    if (listing.json.byteLength <= MAX_CACHED_PAGE_BYTES) this.pages.set(key, listing);
     return listing;
   }
 
@@ -252,7 +261,10 @@ export class BackupsService {
     return presentBackup(this.backupOf(deployment, backupId));
   }
 
-  /** Tombstones a backup; 409 while held or while a job is writing it. Idempotent. */
+  /**
+   * Tombstones a backup, and on a pull deployment queues the delete job that removes its files;
+   * 409 while held or while a job is writing it. Idempotent.
+   */
   delete(call: Call, deploymentRef: string, backupId: string): BackupView {
     return this.stores.db.transaction(() => {
       const deployment = deploymentOf(this.stores, call, deploymentRef);
@@ -302,6 +314,7 @@ export class BackupsService {
         body: { sequence: backup.sequence, by: `token:${call.principal.tokenId}` },
         at,
       });
+      queueBackupFileDeletes(this.stores, this.jobs, deployment, backup.id, "manual");
       return presentBackup(this.backupOf(deployment, backup.id));
     })();
   }

@@ -24,6 +24,7 @@ export const OUTCOME_OPS: ReadonlySet<string> = new Set([
   "backup_completed",
   "verify_completed",
   "restore_completed",
+  "backup_files_removed",
   "job_failed",
   "job_cancelled",
 ]);

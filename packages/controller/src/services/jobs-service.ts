@@ -10,6 +10,7 @@ import {
   type JobStatus,
 } from "../store/jobs-store";
 import { BackupCatalog, type ResultManifest } from "./backup-catalog";
+import { queueBackupFileDeletes, storedFilesOf } from "./backup-file-deletes";
 import { canonicalJson } from "./canonical-json";
 import type { CallContext, Stores } from "./control-context";
 import { settingsFromRow, type StoredConnection, type StoredDriver } from "./deployment-settings";
@@ -51,7 +52,7 @@ const PHASE_LOG_LIMIT = 16 * 1024;
 export interface EnqueueJobInput {
   deployment: DeploymentRow;
   kind: JobKind;
-  trigger: "schedule" | "manual";
+  trigger: "schedule" | "manual" | "retention";
   /** Chosen by the caller when another row (the backup) has to name the job first. */
   id?: string;
   backupId?: string | null;
@@ -63,7 +64,7 @@ export interface EnqueueJobInput {
   eventBody?: Record<string, unknown>;
 }
 
-/** A leased job: the agent API's `Job` (BackupJob, RestoreJob, VerifyJob). */
+/** A leased job: the agent API's `Job` (BackupJob, RestoreJob, VerifyJob, DeleteJob). */
 export type ClaimedJob = AgentComponents["schemas"]["Job"];
 type StoredBackupRef = AgentComponents["schemas"]["BackupRef"];
 
@@ -130,6 +131,12 @@ export interface JobListQuery {
 
 const SHA256_HEX = /^[0-9a-f]{64}$/;
 
+/**
+ * What a claim that names no kinds is handed. A delete job removes stored files, so it goes only
+ * to an agent that asks for it: one written before the kind existed never receives one.
+ */
+const KINDS_UNLESS_NAMED: readonly JobKind[] = ["backup", "restore", "verify"];
+
 /** The drivers through which the controller runs jobs itself, against a remote backup API. */
 export type DriverType = Exclude<StoredDriver["type"], "pull">;
 
@@ -176,12 +183,16 @@ export class JobsService {
 
   /**
    * Queues a job for a deployment, in the caller's transaction. Beyond the deployment's limit of
-   * QUEUED plus RUNNING jobs it is a 429 with `Retry-After` (DESIGN 4).
+   * QUEUED plus RUNNING jobs it is a 429 with `Retry-After` (DESIGN 4). Delete jobs are neither
+   * refused nor counted: one is queued in the transaction of a tombstone (retention inside a
+   * backup's completion, an operator's DELETE), which a 429 would undo, and the deletes waiting
+   * for an agent that does not claim them would otherwise hold the deployment's backups off for
+   * good.
    */
   enqueueJob(input: EnqueueJobInput): JobRow {
     return this.stores.db.transaction(() => {
       const { deployment } = input;
-      const active = this.stores.jobs.activeCount(deployment.id);
+      const active = input.kind === "delete" ? 0 : this.stores.jobs.activeCount(deployment.id);
       if (active >= this.settings.maxActivePerDeployment) {
         throw new ApiError(
           429,
@@ -235,7 +246,7 @@ export class JobsService {
 
   /**
    * Leases the oldest queued job of a deployment the agent runs (optionally only these kinds or
-   * deployment names) to the agent; `undefined` when there is none.
+   * deployment names; `delete` only when named) to the agent; `undefined` when there is none.
    */
   claimNextJob(
     agentId: string,
@@ -243,7 +254,11 @@ export class JobsService {
     now: Date = new Date(),
   ): ClaimedJob | undefined {
     return this.stores.db.transaction((): ClaimedJob | undefined => {
-      const queued = this.stores.jobs.nextQueued(agentId, filter.kinds, filter.deployments);
+      const queued = this.stores.jobs.nextQueued(
+        agentId,
+        filter.kinds ?? KINDS_UNLESS_NAMED,
+        filter.deployments,
+      );
       const job = queued && this.lease(queued, agentId, now);
       return job && this.claimed(job);
     })();
@@ -629,7 +644,10 @@ export class JobsService {
           duration_ms: backup?.duration_ms ?? null,
           state: backup?.state,
         });
-        if (deployment) this.catalog.prune(deployment, at);
+        if (!deployment) return;
+        for (const pruned of this.catalog.prune(deployment, at)) {
+          queueBackupFileDeletes(this.stores, this, deployment, pruned, "retention");
+        }
         return;
       }
       case "verify": {
@@ -667,6 +685,14 @@ export class JobsService {
           duration_ms: job.started_at
             ? Math.max(0, Date.parse(at) - Date.parse(job.started_at))
             : null,
+        });
+        return;
+      }
+      case "delete": {
+        this.finishJob(job, "SUCCEEDED", at, { message: "backup files removed", completion });
+        this.event(job, "backup_files_removed", "notice", {
+          sequence: job.sequence,
+          removed_bytes: manifest.size_bytes,
         });
         return;
       }
@@ -891,6 +917,7 @@ export class JobsService {
       created_at: job.created_at,
       lease_expires_at: job.lease_expires_at ?? this.leaseFrom(new Date()),
     };
+    if (job.kind === "delete") return { ...base, kind: "delete", backup: storedFilesOf(job) };
     const backup = job.backup_id
       ? this.stores.backups.byId(job.backup_id, job.deployment_id)
       : undefined;

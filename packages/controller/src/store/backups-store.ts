@@ -125,6 +125,7 @@ export class BackupsStore {
   private readonly pageLiveByState;
   private readonly pageAllByState;
   private readonly latestCompletedStatement;
+  private readonly liveChildStatement;
   private readonly maxSequenceStatement;
   private readonly setStateStatement;
   private readonly setStartedStatement;
@@ -172,6 +173,13 @@ export class BackupsStore {
       `SELECT * FROM backups
        WHERE deployment_id = ? AND state = 'COMPLETED' AND deleted_at IS NULL
        ORDER BY sequence DESC LIMIT 1`,
+    );
+    // A child's sequence is above its parent's: a seek on backups_live from the parent's on.
+    this.liveChildStatement = db.prepare<{ deployment: string; id: string; sequence: number }>(
+      `SELECT 1 FROM backups
+       WHERE deployment_id = @deployment AND deleted_at IS NULL AND sequence > @sequence
+         AND parent_id = @id
+       LIMIT 1`,
     );
     this.maxSequenceStatement = db.prepare<[string], { sequence: number | null }>(
       "SELECT max(sequence) AS sequence FROM backups WHERE deployment_id = ?",
@@ -288,6 +296,17 @@ export class BackupsStore {
   /** The newest COMPLETED backup that is not tombstoned: what `latest` means. */
   latestCompleted(deploymentId: string): StoredBackupRow | undefined {
     return this.latestCompletedStatement.get(deploymentId);
+  }
+
+  /** Whether a backup that is not tombstoned builds on this one (an incremental's parent). */
+  hasLiveChild(backup: Pick<BackupRow, "id" | "deployment_id" | "sequence">): boolean {
+    return (
+      this.liveChildStatement.get({
+        deployment: backup.deployment_id,
+        id: backup.id,
+        sequence: backup.sequence,
+      }) !== undefined
+    );
   }
 
   maxSequence(deploymentId: string): number {

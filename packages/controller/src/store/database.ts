@@ -1,7 +1,7 @@
 import Database from "better-sqlite3";
 import { chmodSync, mkdirSync } from "node:fs";
 import path from "node:path";
-import { MIGRATIONS } from "./migrations";
+import { MIGRATIONS, type Migration } from "./migrations";
 
 export type Db = Database.Database;
 
@@ -38,13 +38,37 @@ export function migrate(db: Db): number {
   let count = 0;
   for (const migration of MIGRATIONS) {
     if (applied.has(migration.version)) continue;
-    db.transaction(() => {
-      db.exec(migration.sql);
-      record.run(migration.version, new Date().toISOString());
-    })();
+    withForeignKeys(db, migration, () =>
+      db.transaction(() => {
+        db.exec(migration.sql);
+        if (migration.foreignKeysOff) assertForeignKeysHold(db, migration.version);
+        record.run(migration.version, new Date().toISOString());
+      })(),
+    );
     count++;
   }
   return count;
+}
+
+/** The pragma is a no-op inside a transaction, so it is set around the migration's. */
+function withForeignKeys(db: Db, migration: Migration, apply: () => void): void {
+  if (!migration.foreignKeysOff) return apply();
+  const enforced = db.pragma("foreign_keys", { simple: true }) === 1;
+  db.pragma("foreign_keys = OFF");
+  try {
+    apply();
+  } finally {
+    if (enforced) db.pragma("foreign_keys = ON");
+  }
+}
+
+function assertForeignKeysHold(db: Db, version: number): void {
+  const violations = db.pragma("foreign_key_check") as unknown[];
+  if (violations.length > 0) {
+    throw new Error(
+      `migration ${version} would leave ${violations.length} rows with a broken foreign key`,
+    );
+  }
 }
 
 /** Folds the WAL back into the main file, so a stopped controller leaves one self-contained file. */

@@ -1,7 +1,7 @@
 import type { Db } from "./database";
 
 export type JobStatus = "QUEUED" | "RUNNING" | "SUCCEEDED" | "FAILED" | "CANCELLED";
-export type JobKind = "backup" | "restore" | "verify";
+export type JobKind = "backup" | "restore" | "verify" | "delete";
 
 /** A row of `jobs`; JSON columns are text here and parsed by the services. */
 export interface JobRow {
@@ -135,9 +135,10 @@ export class JobsStore {
          AND (@status IS NULL OR status = @status)
        ORDER BY id DESC LIMIT @limit`,
     );
+    // Delete jobs stay out: JobsService.enqueueJob says why.
     this.activeCountStatement = db.prepare<[string], { count: number }>(
       `SELECT count(*) AS count FROM jobs
-       WHERE deployment_id = ? AND status IN ('QUEUED', 'RUNNING')`,
+       WHERE deployment_id = ? AND status IN ('QUEUED', 'RUNNING') AND kind <> 'delete'`,
     );
     this.activeOfKindStatement = db.prepare<[string, string], { id: string }>(
       `SELECT id FROM jobs WHERE deployment_id = ? AND kind = ? AND status IN ('QUEUED', 'RUNNING')
@@ -278,7 +279,7 @@ export class JobsStore {
     return this.pageByTenant.all(params);
   }
 
-  /** QUEUED plus RUNNING jobs of a deployment: what the per-deployment limit counts. */
+  /** QUEUED plus RUNNING jobs of a deployment, deletes aside: what the job limit counts. */
   activeCount(deploymentId: string): number {
     return this.activeCountStatement.get(deploymentId)?.count ?? 0;
   }

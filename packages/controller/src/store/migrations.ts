@@ -3,12 +3,23 @@ import { SCHEDULER_SQL } from "./migration-6-scheduler";
 import { RETENTION_AND_AGENT_JOBS_SQL } from "./migration-7-retention";
 import { READ_CACHES_SQL } from "./migration-8-read-caches";
 import { AGENT_TELEMETRY_SQL } from "./migration-11-agent-telemetry";
+import { DELETE_JOBS_SQL } from "./migration-12-delete-jobs";
+
+export interface Migration {
+  version: number;
+  sql: string;
+  /**
+   * Runs with foreign keys off, checked before the commit: a table rebuild drops a parent
+   * table, which with them on would cascade into its children.
+   */
+  foreignKeysOff?: true;
+}
 
 /**
  * Versioned schema changes, applied in order at start and never edited once released: a change
  * is a new entry. Times are RFC 3339 UTC text, which sorts as time does.
  */
-export const MIGRATIONS: { version: number; sql: string }[] = [
+export const MIGRATIONS: Migration[] = [
   {
     version: 1,
     sql: `
@@ -182,4 +193,24 @@ export const MIGRATIONS: { version: number; sql: string }[] = [
     `,
   },
   { version: 11, sql: AGENT_TELEMETRY_SQL },
+  { version: 12, sql: DELETE_JOBS_SQL, foreignKeysOff: true },
+  {
+    version: 13,
+    sql: `
+      -- The backup listing's page cache is keyed by the deployment as the caller names it (id or
+      -- name), so a deployment created, deleted or renamed moves the catalog's generation too.
+      CREATE TRIGGER deployments_changed_insert AFTER INSERT ON deployments
+      BEGIN
+        UPDATE backup_changes SET generation = generation + 1;
+      END;
+      CREATE TRIGGER deployments_changed_delete AFTER DELETE ON deployments
+      BEGIN
+        UPDATE backup_changes SET generation = generation + 1;
+      END;
+      CREATE TRIGGER deployments_changed_rename AFTER UPDATE OF id, name, tenant_id ON deployments
+      BEGIN
+        UPDATE backup_changes SET generation = generation + 1;
+      END;
+    `,
+  },
 ];

@@ -78,9 +78,11 @@ export class SchedulerStore {
     this.slotsOfStatement = db.prepare<[string], ScheduleSlotRow>(
       "SELECT * FROM schedule_slots WHERE deployment_id = ? ORDER BY slot_at, schedule_index",
     );
-    // The jobs_queued partial index: a seek, whatever the deployment's history.
+    // The jobs_queued partial index: a seek, whatever the deployment's history. A queued delete
+    // job does not hold a slot back: an agent that never claims deletes would stop the schedule.
     this.queuedJobStatement = db.prepare<[string], { id: string; kind: string }>(
-      "SELECT id, kind FROM jobs WHERE deployment_id = ? AND status = 'QUEUED' ORDER BY id LIMIT 1",
+      `SELECT id, kind FROM jobs WHERE deployment_id = ? AND status = 'QUEUED' AND kind <> 'delete'
+       ORDER BY id LIMIT 1`,
     );
     this.pruneStatement = db.prepare<[string]>("DELETE FROM schedule_slots WHERE recorded_at < ?");
   }
@@ -130,7 +132,7 @@ export class SchedulerStore {
     return this.slotsOfStatement.all(deploymentId);
   }
 
-  /** The oldest QUEUED job of the deployment, of any kind. */
+  /** The oldest QUEUED job of the deployment, of any kind but `delete`. */
   queuedJob(deploymentId: string): { id: string; kind: string } | undefined {
     return this.queuedJobStatement.get(deploymentId);
   }

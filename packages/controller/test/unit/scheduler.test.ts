@@ -411,6 +411,21 @@ describe("the scheduler", () => {
     s.stop();
   });
 
+  it("neither skips a slot for a queued delete job nor counts one at the job limit", () => {
+    const env = environment({ maxJobs: 1 });
+    const clock = new ManualClock("2026-01-05T09:30:00Z");
+    const deployment = addDeployment(env, [{ cron: "0 * * * *" }], "2026-01-05T09:30:00.000Z");
+    // What a tombstone queues for an agent that may never claim it.
+    env.jobs.enqueueJob({ deployment, kind: "delete", trigger: "retention" });
+    const s = scheduler(env, clock);
+    s.start();
+    clock.advanceTo("2026-01-05T10:00:00Z");
+    const queued = jobsOf(env, deployment.id).map((job) => `${job.kind} ${job.status}`);
+    expect(queued.sort()).toEqual(["backup QUEUED", "delete QUEUED"]);
+    expect(eventsOf(env, deployment.id, "skipped")).toEqual([]);
+    s.stop();
+  });
+
   it("records a slot refused at the job limit (429) as a skipped event", () => {
     const env = environment({ maxJobs: 1 });
     const clock = new ManualClock("2026-01-05T09:30:00Z");

@@ -38,6 +38,13 @@ export function reserveAgentBackup(
       mode: settings.kind,
       compression_alg: settings.compression,
       encrypted: settings.encryption !== null,
+      // As BackupsService.take records them: a restore or verify job of this backup needs the key.
+      ...(settings.encryption
+        ? {
+            encryption_algorithm: settings.encryption.algorithm,
+            key_ref: settings.encryption.key_ref,
+          }
+        : {}),
       run: run.run,
     }),
     uncompressed_bytes: null,

@@ -188,6 +188,14 @@ export class AgentEventsService {
         (job.agent_id === principal.agentId ||
           this.stores.deployments.agentOf(job.deployment_id) === principal.agentId);
       if (!job || !ownJob) throw refusal(index, "job", `${started.job} is not a job of this agent`);
+      // A run is a backup, restore or verify: a delete job reports through completeJob alone.
+      if (job.kind === "delete") {
+        throw refusal(
+          index,
+          "job",
+          `${started.job} is a delete job, which is not reported as a run`,
+        );
+      }
       row.deployment_id = job.deployment_id;
       row.job_id = job.id;
       row.backup_id = job.backup_id;

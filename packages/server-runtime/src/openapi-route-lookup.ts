@@ -1,5 +1,5 @@
 import { createRequire } from "node:module";
-import type { RequestHandler } from "express";
+import type { Request, RequestHandler } from "express";
 import { error as validatorErrors } from "express-openapi-validator";
 
 type PathToRegexp = (
@@ -17,6 +17,7 @@ export interface ValidatorContext {
   serial: number;
   useRequestUrl: boolean;
   ignoreUndocumented: boolean;
+  ignorePaths?: unknown;
   shouldIgnoreRoute(path: string): boolean;
   isManagedRoute(path: string): boolean;
 }
@@ -70,9 +71,14 @@ export function openapiRouteLookup(
     return matcher;
   };
 
+  // The path as the validator checks it against `ignorePaths` and its base paths.
+  const basePathOf = (req: Request) =>
+    req.path.startsWith(req.baseUrl) ? req.path : `${req.baseUrl}/${req.path}`;
+
   return (req, _res, next) => {
-    const basePath = req.path.startsWith(req.baseUrl) ? req.path : `${req.baseUrl}/${req.path}`;
-    if (context.shouldIgnoreRoute(basePath)) return next();
+    if (context.ignorePaths !== undefined && context.shouldIgnoreRoute(basePathOf(req))) {
+      return next();
+    }
     const url = context.useRequestUrl ? req.url : req.originalUrl;
     const query = url.indexOf("?");
     const path = query === -1 ? url : url.slice(0, query);
@@ -121,7 +127,7 @@ export function openapiRouteLookup(
       req.params = pathParams;
       return next();
     }
-    if (context.isManagedRoute(basePath) && !context.ignoreUndocumented) {
+    if (context.isManagedRoute(basePathOf(req)) && !context.ignoreUndocumented) {
       throw new validatorErrors.NotFound({ path: req.path, message: "not found" });
     }
     next();

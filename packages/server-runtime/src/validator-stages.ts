@@ -1,6 +1,7 @@
 import type { RequestHandler } from "express";
 import * as OpenApiValidator from "express-openapi-validator";
 import { openapiRouteLookup, type ValidatorContext } from "./openapi-route-lookup";
+import { rememberingValidation } from "./validation-memo";
 
 type ValidatorOptions = Parameters<typeof OpenApiValidator.middleware>[0];
 type ApiDoc = ValidatorContext["apiDoc"] & { components?: { securitySchemes?: object } };
@@ -66,7 +67,9 @@ export function openapiValidator(options: ValidatorOptions): Validator {
           ? security(apiDoc)
           : undefined,
       multipart: options.fileUploader ? multipart(apiDoc) : undefined,
-      request: options.validateRequests ? request(apiDoc) : undefined,
+      request: options.validateRequests
+        ? rememberingValidation(request(apiDoc), apiDoc)
+        : undefined,
       response: options.validateResponses ? response(responseApiDoc, context.serial) : undefined,
     };
     return metadata;

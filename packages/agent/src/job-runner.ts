@@ -16,6 +16,7 @@ import { matches } from "./pipelines/stored-backup";
 import { verifyBackup } from "./pipelines/verify";
 import { alsoDisplayed, type ProgressDisplay } from "./progress-display";
 import { ProgressReporter } from "./progress-reporter";
+import { firstExistingCopy } from "./targets/backup-copies";
 
 type Job = components["schemas"]["Job"];
 
@@ -173,7 +174,14 @@ async function performJob(
     }
     case "verify": {
       await progress.update("verify");
-      const manifest = await verifyBackup(job.backup, { signal });
+      const { config } = await deps.config.refresh();
+      const deployment = config.deployments.find((candidate) => candidate.name === job.deployment);
+      // As a restore reads it: the first copy that exists, in whichever target it is. A deployment
+      // since removed from the config leaves the named copy to verify.
+      const location = deployment
+        ? await firstExistingCopy(deployment, job.backup.location)
+        : job.backup.location;
+      const manifest = await verifyBackup({ ...job.backup, location }, { signal });
       if (!matches(job.backup, { sha256: manifest.sha256, sizeBytes: manifest.size_bytes })) {
         // Reported as read: the controller compares it with its catalog and fails the job as
         // `verify.failed`.

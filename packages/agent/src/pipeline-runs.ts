@@ -4,6 +4,7 @@ import { takeBackup, type BackupDeployment, type ResultManifest } from "./pipeli
 import { runWithHooks, type HookContext } from "./pipelines/hook-scripts";
 import { restoreBackup } from "./pipelines/restore";
 import type { BackupRef } from "./pipelines/stored-backup";
+import { copyLocations, firstExistingCopy } from "./targets/backup-copies";
 import { removeStoredBackup } from "./targets/file-target";
 
 /**
@@ -74,7 +75,12 @@ export async function backupWithHooks(
         onStaleTempRemoved: (file) => run.log.line("info", "removed a stale temp file", { file }),
       });
     },
-    (manifest) => removeStoredBackup(manifest.location),
+    // Every target got a copy, and the manifest names the first only.
+    async (manifest) => {
+      for (const location of copyLocations(deployment, manifest.location)) {
+        await removeStoredBackup(location);
+      }
+    },
   );
 }
 
@@ -83,8 +89,13 @@ export async function restoreWithHooks(
   request: { backup: BackupRef; destination: string; force: boolean },
   run: PipelineRun,
 ): Promise<ResultManifest> {
+  // The first target's copy may be gone (a lost disk): any other target's copy restores as well.
+  const backup = {
+    ...request.backup,
+    location: await firstExistingCopy(deployment, request.backup.location),
+  };
   const common = {
-    backup: request.backup,
+    backup,
     destination: request.destination,
     force: request.force,
     signal: run.signal,
@@ -92,7 +103,7 @@ export async function restoreWithHooks(
   };
   return runWithHooks(
     "restore",
-    { ...hooksOf(deployment, run), backupLocation: request.backup.location },
+    { ...hooksOf(deployment, run), backupLocation: backup.location },
     async () => {
       await run.progress.update("verify");
       switch (deployment.kind) {

@@ -135,7 +135,7 @@ describe("ProgressDisplay on a terminal", () => {
   it("erases the live line around an aside and draws it again below", () => {
     const out = screen({ tty: true });
     const { display, advance } = displayOn(out.stream, { env: { NO_COLOR: "1" } });
-    display.aside(() => out.stream.write("before any task\n"));
+    display.aside(() => out.stream.write("before the first task\n"));
     display.begin("backup app-db");
     display.update("dump", 2048);
     advance(500);
@@ -144,7 +144,7 @@ describe("ProgressDisplay on a terminal", () => {
     display.aside(() => out.stream.write("after\n"));
 
     expect(out.text()).toBe(
-      "before any task\n" +
+      "before the first task\n" +
         "\r\x1b[Kbackup app-db: dump 2.0 KiB [0.0 s]" +
         "\r\x1b[K" +
         '{"msg":"a log line"}\n' +

@@ -151,6 +151,8 @@ export async function startController(
   scriptAgentDriver.start();
   const zeebeDriver = new ZeebeDriver(stores, jobs, {
     logger: logger.child({ component: "zeebe-driver" }),
+    backupTimeoutMs: config.zeebeBackupTimeoutMs,
+    ...config.zeebeDriver,
   });
   zeebeDriver.start();
 

@@ -2,8 +2,9 @@
  * A Zeebe gateway's backup management API (`compat/zeebe-backup.yaml`), in memory, built from the
  * generated router: what the Zeebe driver's tests run backups through. Each partition of a backup
  * is IN_PROGRESS until its turn comes (one `stepMs` after the previous one) and then COMPLETED, or
- * FAILED when the test said so; states are derived from the clock on every read, so the server
- * keeps no timers.
+ * FAILED when the test said so, or all at once when the test finishes it; states are derived from
+ * the clock on every read, so the server keeps no timers. It can go down and come back on the same
+ * URL with its backups, as a gateway restart does.
  */
 import { once } from "node:events";
 import type { Server } from "node:http";
@@ -34,6 +35,12 @@ export interface ZeebeTestServer {
   url: string;
   /** Backups taken from now on fail on this partition, with this reason. */
   failPartition(partitionId: number, reason: string): void;
+  /** Every partition of this backup not yet ended ends now. */
+  finish(backupId: number): void;
+  /** Stops answering (connections refused) and keeps the backups, until `comeBack`. */
+  goDown(): Promise<void>;
+  /** Answers again on the same URL. */
+  comeBack(): Promise<void>;
   /** The ids taken, in order, deleted ones included. */
   readonly taken: readonly number[];
   /** The ids still held (not deleted). */
@@ -44,6 +51,7 @@ export interface ZeebeTestServer {
 interface StoredBackup {
   id: number;
   takenAt: number;
+  finishedAt?: number;
   failing?: { partitionId: number; reason: string };
 }
 
@@ -111,13 +119,26 @@ export async function startZeebeTestServer(
     failPartition(partitionId, reason) {
       failing = { partitionId, reason };
     },
+    finish(backupId) {
+      const backup = backups.get(backupId);
+      if (!backup) throw new Error(`no backup ${backupId} to finish`);
+      backup.finishedAt = Date.now();
+    },
+    goDown: () => stopListening(server),
+    async comeBack() {
+      server.listen(port, "127.0.0.1");
+      await once(server, "listening");
+    },
     taken,
     held: () => [...backups.keys()],
-    async close() {
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-    },
+    close: () => stopListening(server),
   };
+}
+
+async function stopListening(server: Server): Promise<void> {
+  if (!server.listening) return;
+  server.closeAllConnections();
+  await new Promise<void>((resolve) => server.close(() => resolve()));
 }
 
 function infoOf(backup: StoredBackup, partitions: number, stepMs: number): BackupInfo {
@@ -141,7 +162,7 @@ function partitionInfo(
   now: number,
 ): PartitionBackupInfo {
   const createdAt = new Date(backup.takenAt).toISOString();
-  const endsAt = backup.takenAt + stepMs * partitionId;
+  const endsAt = Math.min(backup.takenAt + stepMs * partitionId, backup.finishedAt ?? Infinity);
   const base = {
     partitionId,
     createdAt,

@@ -4,7 +4,7 @@ import {
   backupPath,
   locationOf,
   removeStalePartials,
-  writeFileAtomically,
+  writeFilesAtomically,
 } from "../targets/file-target";
 import { artifactSuffix, encodingStages, type ArtifactFormat } from "./artifact-format";
 import { databaseEngines } from "./database-engines";
@@ -54,25 +54,38 @@ export function formatOf(deployment: BackupDeployment): ArtifactFormat {
 }
 
 /**
- * Takes one backup: the deployment's bytes -> gzip -> encryption -> sha256 -> the file target,
- * one stream pipeline with nothing held whole in memory. Answers the manifest the job completes with.
+ * Takes one backup: the deployment's bytes -> gzip -> encryption -> sha256 -> every selected file
+ * target, one stream pipeline with nothing held whole in memory. The source is read once and the
+ * encoded stream teed into each target's atomic writer (writeFilesAtomically), rather than written
+ * once and copied: a copy would read the first target back and double its I/O, and one digest
+ * covers every copy because they are the same bytes. Answers the manifest the job completes with:
+ * the first target's copy as `location`, the others as `copies`, so the catalog lists (and a
+ * delete job removes) every one.
  */
 export async function takeBackup(request: BackupRequest): Promise<ResultManifest> {
   const { deployment, backup } = request;
-  const target = chooseTarget(deployment, request.targets);
+  const targets = chooseTargets(deployment, request.targets);
   const format = formatOf(deployment);
   const fileName = `${deployment.name}-${String(backup.sequence).padStart(6, "0")}-${backup.id}${EXTENSIONS[deployment.kind]}${artifactSuffix(format)}`;
-  const finalPath = backupPath(target.path, deployment.name, fileName);
+  // Two targets may share a folder: one file there, not two writers racing for its name.
+  const copies = new Map<string, string>();
+  for (const target of targets) {
+    const finalPath = backupPath(target.path, deployment.name, fileName);
+    if (!copies.has(finalPath)) copies.set(finalPath, target.name);
+  }
+  const finalPaths = [...copies.keys()];
   if (request.staleTempAfterMs !== undefined) {
-    const removed = await removeStalePartials(path.dirname(finalPath), request.staleTempAfterMs);
-    removed.forEach((file) => request.onStaleTempRemoved?.(file));
+    for (const finalPath of finalPaths) {
+      const removed = await removeStalePartials(path.dirname(finalPath), request.staleTempAfterMs);
+      removed.forEach((file) => request.onStaleTempRemoved?.(file));
+    }
   }
   const clock = new PhaseClock();
   const phase = deployment.kind === "sqlite" ? "upload" : "dump";
   const digest = createDigestStream((bytes) => request.onBytes?.(phase, bytes));
 
   const store = async (source: NodeJS.ReadableStream, check?: () => Promise<void>) =>
-    writeFileAtomically(finalPath, [source, ...(await encodingStages(format)), digest], {
+    writeFilesAtomically(finalPaths, [source, ...(await encodingStages(format)), digest], {
       signal: request.signal,
       check,
     });
@@ -110,8 +123,16 @@ export async function takeBackup(request: BackupRequest): Promise<ResultManifest
   return {
     size_bytes: sizeBytes,
     sha256,
-    location: locationOf(finalPath),
-    target: target.name,
+    location: locationOf(finalPaths[0]),
+    target: targets[0].name,
+    ...(finalPaths.length > 1
+      ? {
+          copies: finalPaths.slice(1).map((finalPath) => ({
+            location: locationOf(finalPath),
+            target: copies.get(finalPath),
+          })),
+        }
+      : {}),
     compression: format.compression,
     ...(format.encryption ? { encryption: format.encryption } : {}),
     ...clock.finish(),
@@ -119,23 +140,33 @@ export async function takeBackup(request: BackupRequest): Promise<ResultManifest
 }
 
 /**
- * The one file target a backup is written to. The manifest names one location, so the first
- * selected file target is used; copying to further targets is not done yet, and other target
- * types are refused rather than skipped.
+ * The file targets a backup is written to: the job's selection, else all of the deployment's.
+ * A named target the deployment lacks, or one of a type this agent cannot write, fails the backup
+ * rather than being skipped: a backup missing a copy the operator asked for is not one they chose.
  */
-function chooseTarget(
+function chooseTargets(
   deployment: BackupDeployment,
   names: string[] | undefined,
-): Schemas["TargetV2File"] {
+): [Schemas["TargetV2File"], ...Schemas["TargetV2File"][]] {
+  const missing = (names ?? []).filter(
+    (name) => !deployment.targets.some((target) => target.name === name),
+  );
+  if (missing.length > 0) {
+    throw new Error(`deployment ${deployment.name} has no target named ${missing.join(", ")}`);
+  }
   const selected = names
     ? deployment.targets.filter((target) => names.includes(target.name))
     : deployment.targets;
-  const target = selected[0];
-  if (!target) throw new Error(`deployment ${deployment.name} has no target named ${names}`);
-  if (target.type !== "file") {
-    throw new Error(
-      `target ${target.name} is of type ${target.type}; this agent writes file targets only`,
-    );
+  const files: Schemas["TargetV2File"][] = [];
+  for (const target of selected) {
+    if (target.type !== "file") {
+      throw new Error(
+        `target ${target.name} is of type ${target.type}; this agent writes file targets only`,
+      );
+    }
+    files.push(target);
   }
-  return target;
+  const [first, ...rest] = files;
+  if (!first) throw new Error(`deployment ${deployment.name} has no target to write to`);
+  return [first, ...rest];
 }

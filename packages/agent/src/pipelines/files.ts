@@ -1,5 +1,6 @@
 import { Readable, Writable } from "node:stream";
 import { create, extract } from "tar";
+import { compileExcludes, relativeToRoot } from "./exclude-patterns";
 
 export interface FilesSelection {
   paths: string[];
@@ -11,15 +12,25 @@ export interface FilesSelection {
  * A tar stream of the selected absolute paths, stored relative to `/` (as GNU tar strips the
  * leading slash), so a restore re-creates the full layout under its destination directory.
  * `portable` leaves out uid/gid names and ctimes, which would make identical trees differ.
+ * Entries matching an `exclude` glob (see compileExcludes) are left out, and an excluded
+ * directory is not read at all: tar does not descend into what its filter refuses.
  */
 export function archiveFiles(selection: FilesSelection): Readable {
-  if (selection.exclude?.length) {
-    // Honouring only some of a deployment's settings would store a backup the operator did not ask for.
-    throw new Error("exclude patterns are not supported by this agent yet");
-  }
+  const roots = selection.paths.map((entry) => entry.replace(/^\/+/, ""));
+  const excluded = compileExcludes(selection.exclude ?? []);
   const pack = create(
-    { cwd: "/", portable: true, follow: selection.follow_symlinks ?? false },
-    selection.paths.map((entry) => entry.replace(/^\/+/, "")),
+    {
+      cwd: "/",
+      portable: true,
+      follow: selection.follow_symlinks ?? false,
+      filter: (entry, stat) => {
+        const relative = relativeToRoot(entry, roots);
+        // tar types its filter for extraction too (a ReadEntry); packing hands it fs.Stats.
+        const directory = "isDirectory" in stat ? stat.isDirectory() : stat.type === "Directory";
+        return relative === undefined || !excluded(relative, directory);
+      },
+    },
+    roots,
   );
   return Readable.from(pack, { objectMode: false });
 }

@@ -4,6 +4,7 @@ import { mkdir, open, readdir, rename, rm, stat } from "node:fs/promises";
 import path from "node:path";
 import { pipeline } from "node:stream/promises";
 import { fileURLToPath, pathToFileURL } from "node:url";
+import { fanOut } from "./fan-out";
 
 export type StreamStage = NodeJS.ReadableStream | NodeJS.ReadWriteStream;
 
@@ -16,29 +17,54 @@ export type StreamStage = NodeJS.ReadableStream | NodeJS.ReadWriteStream;
 export async function writeFileAtomically(
   finalPath: string,
   stages: [StreamStage, ...StreamStage[]],
-  options: {
-    signal?: AbortSignal;
-    /** Checks the complete temp file before it takes the final name (e.g. SQLite's integrity check). */
-    check?: (tempPath: string) => Promise<void> | void;
-  } = {},
+  options: AtomicWriteOptions = {},
 ): Promise<void> {
-  const directory = path.dirname(finalPath);
-  await mkdir(directory, { recursive: true });
-  const tempPath = path.join(
-    directory,
-    `.${path.basename(finalPath)}.partial-${randomBytes(6).toString("hex")}`,
-  );
+  await writeFilesAtomically([finalPath], stages, options);
+}
+
+export interface AtomicWriteOptions {
+  signal?: AbortSignal;
+  /** Checks each complete temp file before it takes its final name (e.g. SQLite's integrity check). */
+  check?: (tempPath: string) => Promise<void> | void;
+}
+
+/**
+ * writeFileAtomically for several copies of one stream: the stages run once and their output is
+ * teed into a temp file per path (see fanOut), so every copy holds the same bytes as the one
+ * digest the stages computed. Only once every copy is complete, fsynced and checked do they take
+ * their final names; a failure at any point removes the temp files and any copy already renamed,
+ * so the copies exist all together or not at all.
+ */
+export async function writeFilesAtomically(
+  finalPaths: readonly string[],
+  stages: [StreamStage, ...StreamStage[]],
+  options: AtomicWriteOptions = {},
+): Promise<void> {
+  const writes = finalPaths.map((finalPath) => {
+    const directory = path.dirname(finalPath);
+    const tempName = `.${path.basename(finalPath)}.partial-${randomBytes(6).toString("hex")}`;
+    return { finalPath, directory, tempPath: path.join(directory, tempName) };
+  });
+  const renamed: string[] = [];
   try {
-    await pipeline([...stages, createWriteStream(tempPath, { flags: "wx", mode: 0o600 })], {
-      signal: options.signal,
-    });
-    // fsync works on the file, not the descriptor: a second one flushes what the stream wrote.
-    await syncPath(tempPath, "r+");
-    await options.check?.(tempPath);
-    await rename(tempPath, finalPath);
-    await syncPath(directory, "r");
+    for (const { directory } of writes) await mkdir(directory, { recursive: true });
+    const sinks = writes.map(({ tempPath }) =>
+      createWriteStream(tempPath, { flags: "wx", mode: 0o600 }),
+    );
+    await pipeline([...stages, fanOut(sinks)], { signal: options.signal });
+    for (const { tempPath } of writes) {
+      // fsync works on the file, not the descriptor: a second one flushes what the stream wrote.
+      await syncPath(tempPath, "r+");
+      await options.check?.(tempPath);
+    }
+    for (const { finalPath, tempPath, directory } of writes) {
+      await rename(tempPath, finalPath);
+      renamed.push(finalPath);
+      await syncPath(directory, "r");
+    }
   } catch (error) {
-    await rm(tempPath, { force: true });
+    for (const { tempPath } of writes) await rm(tempPath, { force: true });
+    for (const finalPath of renamed) await rm(finalPath, { force: true });
     throw error;
   }
 }

@@ -196,7 +196,7 @@ describe("the validator's stages, called directly", () => {
   });
 
   it("never reuse a verdict for a request with a body", async () => {
-    const body = JSON.stringify({ any: "thing" });
+    const body = JSON.stringify({ some: "thing" });
     const headers = { "content-type": "application/json" };
     const withBody = (url: string) =>
       fetch(`${url}/v1/items`, { method: "POST", headers, body }).then(

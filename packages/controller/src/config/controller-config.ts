@@ -2,6 +2,7 @@ import { readFileSync } from "node:fs";
 import path from "node:path";
 import { parse } from "yaml";
 import type { Clock } from "../services/clock";
+import type { ZeebeDriverOptions } from "../services/drivers/zeebe-driver";
 
 export interface ControllerConfig {
   host: string;
@@ -47,11 +48,15 @@ export interface ControllerConfig {
   retentionIntervalMs: number;
   /** Rows the retention pass removes per transaction, per kind. */
   retentionBatchSize: number;
+  /** A Zeebe backup's time limit, gateway outages included: past it its job fails. */
+  zeebeBackupTimeoutMs: number;
   /**
    * The scheduler's and the doctor's time source. Not a setting (no flag or variable): tests
    * inject one to make slots come in milliseconds; the system clock otherwise.
    */
   clock?: Clock;
+  /** The Zeebe driver's polling and delete retries. Not settings either: tests make them short. */
+  zeebeDriver?: Pick<ZeebeDriverOptions, "pollIntervalMs" | "deleteRetryDelaysMs">;
 }
 
 /** Every setting: its flag, its `STOWAGE_*` variable and its config-file key are derived from `key`. */
@@ -178,6 +183,12 @@ export const SETTINGS = [
     help: "rows pruned per transaction",
     default: "1000",
   },
+  {
+    key: "zeebeBackupTimeoutMs",
+    flag: "--zeebe-backup-timeout-ms <ms>",
+    help: "how long a Zeebe backup may run (or its gateway stay unreachable) before its job fails",
+    default: String(6 * 3_600_000),
+  },
 ] as const;
 
 type Key = (typeof SETTINGS)[number]["key"];
@@ -252,6 +263,12 @@ export function resolveConfig(
     jobRetentionDays: integer("jobRetentionDays", raw.jobRetentionDays, 0, 36_500),
     retentionIntervalMs: integer("retentionIntervalMs", raw.retentionIntervalMs, 50, 86_400_000),
     retentionBatchSize: integer("retentionBatchSize", raw.retentionBatchSize, 1, 100_000),
+    zeebeBackupTimeoutMs: integer(
+      "zeebeBackupTimeoutMs",
+      raw.zeebeBackupTimeoutMs,
+      1000,
+      7 * 86_400_000,
+    ),
   };
 }
 

@@ -47,7 +47,9 @@ export interface ResultManifest {
   metadata?: Record<string, unknown>;
   /** Replaces the single artifact part (Zeebe partitions, one part per database...). */
   parts?: PartReport[];
-  /** Further copies, beyond `location`. */
+  /** The same bytes in further targets, as the agent reports them (target by name). */
+  copies?: { location: string; target?: string }[];
+  /** Further copies, beyond `location`, with their target ids (drivers that know them). */
   locations?: { target_id: string; url: string }[];
 }
 
@@ -171,6 +173,10 @@ export class BackupCatalog {
       sha256: manifest.sha256 || null,
       locations: JSON.stringify([
         { target_id: this.targetIdOf(deployment, manifest.target), url: manifest.location },
+        ...(manifest.copies ?? []).map((copy) => ({
+          target_id: this.targetIdOf(deployment, copy.target),
+          url: copy.location,
+        })),
         ...(manifest.locations ?? []),
       ]),
       completed_at: at,

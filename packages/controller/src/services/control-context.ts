@@ -6,6 +6,7 @@ import { EnrollmentsStore } from "../store/enrollments-store";
 import { TargetsStore } from "../store/targets-store";
 import { TenantsStore } from "../store/tenants-store";
 import { TokensStore } from "../store/tokens-store";
+import { ZeebeDeletesStore } from "../store/zeebe-deletes-store";
 import { AuditLog } from "./audit-log";
 import { createCatalogStores, type CatalogStores } from "./catalog-stores";
 
@@ -20,6 +21,7 @@ export interface Stores extends CatalogStores {
   enrollments: EnrollmentsStore;
   agents: AgentsStore;
   targets: TargetsStore;
+  zeebeDeletes: ZeebeDeletesStore;
 }
 
 export function createStores(db: Db): Stores {
@@ -34,6 +36,7 @@ export function createStores(db: Db): Stores {
     enrollments: new EnrollmentsStore(db),
     agents: new AgentsStore(db),
     targets: new TargetsStore(db),
+    zeebeDeletes: new ZeebeDeletesStore(db),
     ...createCatalogStores(db),
   };
 }

@@ -4,6 +4,7 @@ import { RETENTION_AND_AGENT_JOBS_SQL } from "./migration-7-retention";
 import { READ_CACHES_SQL } from "./migration-8-read-caches";
 import { AGENT_TELEMETRY_SQL } from "./migration-11-agent-telemetry";
 import { DELETE_JOBS_SQL } from "./migration-12-delete-jobs";
+import { ZEEBE_DELETES_SQL } from "./migration-14-zeebe-deletes";
 
 export interface Migration {
   version: number;
@@ -213,4 +214,5 @@ export const MIGRATIONS: Migration[] = [
       END;
     `,
   },
+  { version: 14, sql: ZEEBE_DELETES_SQL },
 ];

@@ -4,12 +4,13 @@ import type { ZeebeBackupClient } from "@stowage/zeebe-backup-client";
 import type { JobRow } from "../../store/jobs-store";
 import { BackupCatalog } from "../backup-catalog";
 import type { Stores } from "../control-context";
+import { duration } from "../doctor";
 import { driverAgentId, type JobsService } from "../jobs-service";
 import { partsOf, zeebeManifest, zeebeOutcome, type ZeebeBackupInfo } from "./zeebe-partitions";
 
 /** The one phase of a Zeebe backup job: the brokers do the work, the controller watches. */
 const BACKUP_PHASE = "backup";
-const ZEEBE_DRIVER = driverAgentId("zeebe");
+export const ZEEBE_DRIVER = driverAgentId("zeebe");
 
 export interface ZeebeRunOptions {
   stores: Stores;
@@ -22,9 +23,16 @@ export interface ZeebeRunOptions {
   cluster: { apiUrl: string; client: ZeebeBackupClient } | undefined;
   /** How often the backup's status is polled (and the job's lease extended). */
   pollIntervalMs: number;
-  /** How long the gateway may stay unreachable (or answer 5xx) before the job fails. */
-  unreachableMs: number;
-  /** The driver is stopping: leave the backup to Zeebe; a later claim adopts it (409, then GET). */
+  /**
+   * The backup's time limit, counted from the job's first start (a restart does not reset it):
+   * past it the job fails, whether Zeebe still reports the backup IN_PROGRESS or the gateway
+   * cannot be reached. An outage shorter than that is waited out, since the brokers carry on
+   * with the backup whether or not the gateway answers.
+   */
+  backupTimeoutMs: number;
+  /** RUNNING under this driver when the controller stopped: its backup may be on the cluster. */
+  adopted: boolean;
+  /** The driver is stopping: leave the backup to Zeebe; the next start adopts it (409, GET). */
   signal: AbortSignal;
 }
 
@@ -47,15 +55,21 @@ class RunFailed extends Error {}
  */
 export class ZeebeBackupRun {
   private readonly catalog: BackupCatalog;
-  private seq = 0;
+  private readonly deadline: number;
+  private seq: number;
   private lastMessage: string | undefined;
-  private unreachableSince: number | undefined;
+  private unreachable: { since: number; problem: string } | undefined;
+  private progress = "no partition reported yet";
 
   constructor(
     private readonly job: JobRow,
     private readonly options: ZeebeRunOptions,
   ) {
     this.catalog = new BackupCatalog(options.stores);
+    // An adopted job's reports go on from the last one stored, or they would be taken for repeats.
+    this.seq = job.progress_seq ?? 0;
+    const startedAt = job.started_at === null ? Date.now() : Date.parse(job.started_at);
+    this.deadline = startedAt + options.backupTimeoutMs;
   }
 
   private get cluster(): NonNullable<ZeebeRunOptions["cluster"]> {
@@ -69,7 +83,13 @@ export class ZeebeBackupRun {
     const backupId = this.job.sequence;
     try {
       if (backupId === null) throw new RunFailed("The backup job carries no sequence.");
-      this.report(`Taking Zeebe backup ${backupId}.`);
+      this.report(
+        this.options.adopted
+          ? `Resuming Zeebe backup ${backupId} after a controller restart.`
+          : `Taking Zeebe backup ${backupId}.`,
+      );
+      // An adopted job goes through the POST too: its 409 confirms the backup was taken, and a
+      // first attempt stopped before the POST reached the cluster takes it now, under the same id.
       await this.trigger(backupId);
       triggered = true;
       const info = await this.pollToEnd(backupId);
@@ -117,7 +137,7 @@ export class ZeebeBackupRun {
         );
       }
       this.keepLease();
-      await this.pause();
+      await this.pause(backupId);
     }
   }
 
@@ -143,7 +163,7 @@ export class ZeebeBackupRun {
       } else {
         this.keepLease();
       }
-      await this.pause();
+      await this.pause(backupId);
     }
   }
 
@@ -155,7 +175,8 @@ export class ZeebeBackupRun {
       this.keepLease();
       return;
     }
-    this.report(`${done} of ${total} partitions completed.`, Math.floor((done / total) * 100));
+    this.progress = `${done} of ${total} partitions completed`;
+    this.report(`${this.progress}.`, Math.floor((done / total) * 100));
     // Right after the report that proved the job still ours: nothing runs in between.
     this.options.stores.db.transaction(() =>
       this.catalog.partsReported(this.job, partsOf(info), new Date().toISOString()),
@@ -228,7 +249,7 @@ export class ZeebeBackupRun {
 
   /**
    * A call to the gateway; `undefined` while it cannot be reached or answers 5xx (Zeebe's 502
-   * and 504 are a broker out of reach), for up to `unreachableMs`.
+   * and 504 are a broker out of reach), which `pause` waits out until the time limit.
    */
   private async remote<T extends { response: Response; error?: unknown }>(
     call: () => Promise<T>,
@@ -237,7 +258,7 @@ export class ZeebeBackupRun {
     try {
       const result = await call();
       if (result.response.status < 500) {
-        this.unreachableSince = undefined;
+        this.unreachable = undefined;
         return result;
       }
       problem = `${result.response.status}: ${messageOf(result.error)}`;
@@ -245,21 +266,34 @@ export class ZeebeBackupRun {
       if (this.options.signal.aborted) throw new RunStopped(false);
       problem = (error as Error).message;
     }
-    const since = (this.unreachableSince ??= Date.now());
-    if (Date.now() - since >= this.options.unreachableMs) {
-      throw new RunFailed(
-        `The Zeebe gateway was unreachable for ${Math.round((Date.now() - since) / 1000)} s: ${problem}`,
+    if (this.unreachable === undefined) {
+      this.report(
+        `The Zeebe gateway cannot be reached (${problem}); retrying until the time limit at ${new Date(this.deadline).toISOString()}.`,
       );
     }
+    this.unreachable = { since: this.unreachable?.since ?? Date.now(), problem };
     return undefined;
   }
 
-  private async pause(): Promise<void> {
+  /** Waits for the next poll, the last one right at the deadline; past it, the job fails. */
+  private async pause(backupId: number): Promise<void> {
+    const left = this.deadline - Date.now();
+    if (left <= 0) throw new RunFailed(this.overdue(backupId));
     try {
-      await sleep(this.options.pollIntervalMs, undefined, { signal: this.options.signal });
+      await sleep(Math.min(this.options.pollIntervalMs, left), undefined, {
+        signal: this.options.signal,
+      });
     } catch {
       throw new RunStopped(false);
     }
+  }
+
+  private overdue(backupId: number): string {
+    const limit = duration(this.options.backupTimeoutMs);
+    if (this.unreachable) {
+      return `The Zeebe gateway has been unreachable since ${new Date(this.unreachable.since).toISOString()} (${this.unreachable.problem}) and the backup's time limit of ${limit} has passed.`;
+    }
+    return `Zeebe backup ${backupId} did not complete within its time limit of ${limit} (${this.progress}); the cluster keeps it, where Zeebe's own list shows it.`;
   }
 }
 

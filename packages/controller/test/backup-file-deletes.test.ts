@@ -145,14 +145,19 @@ describe("an operator's delete of a pull deployment's backup", () => {
     expect((await claim(deployment.name, ["backup", "restore", "verify"])).response.status).toBe(
       204,
     );
+    const claimedAt = Date.now();
     const claimed = await claim(deployment.name, ["backup", "delete"]);
+    // The lease runs from the claim, for the job lease (90 s by default).
+    const leaseEnd = Date.parse(claimed.data?.lease_expires_at ?? "");
+    expect(leaseEnd).toBeGreaterThan(claimedAt);
+    expect(leaseEnd).toBeLessThanOrEqual(Date.now() + 90_000);
     expect(claimed.data).toEqual({
       id: queued.id,
       kind: "delete",
       deployment: deployment.name,
       attempt: 1,
       created_at: queued.created_at,
-      lease_expires_at: expect.any(String),
+      lease_expires_at: claimed.data?.lease_expires_at,
       backup: {
         id: backup.id,
         sequence: backup.sequence,

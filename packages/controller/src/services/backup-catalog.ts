@@ -49,8 +49,6 @@ export interface ResultManifest {
   parts?: PartReport[];
   /** The same bytes in further targets, as the agent reports them (target by name). */
   copies?: { location: string; target?: string }[];
-  /** Further copies, beyond `location`, with their target ids (drivers that know them). */
-  locations?: { target_id: string; url: string }[];
 }
 
 /**
@@ -177,7 +175,6 @@ export class BackupCatalog {
           target_id: this.targetIdOf(deployment, copy.target),
           url: copy.location,
         })),
-        ...(manifest.locations ?? []),
       ]),
       completed_at: at,
       duration_ms: Math.max(0, Date.parse(at) - Date.parse(startedAt)),

@@ -3,6 +3,7 @@ import { readFileSync } from "node:fs";
 import http from "node:http";
 import https from "node:https";
 import type { AddressInfo } from "node:net";
+import { StowageIncomingMessage } from "@stowage/server-runtime";
 import type { ControllerConfig } from "./config/controller-config";
 import { createAgentApi } from "./http/agent-app";
 import { createControlApp } from "./http/control-app";
@@ -112,6 +113,7 @@ export async function startController(
     config.tlsCert && config.tlsKey
       ? https.createServer(
           {
+            IncomingMessage: StowageIncomingMessage,
             cert: readFileSync(config.tlsCert),
             key: readFileSync(config.tlsKey),
             // Agents may present a self-signed certificate (mysql-backup does): the agent API
@@ -121,7 +123,7 @@ export async function startController(
           },
           app,
         )
-      : http.createServer(app);
+      : http.createServer({ IncomingMessage: StowageIncomingMessage }, app);
   server.listen(config.port, config.host);
   await once(server, "listening");
   const { port } = server.address() as AddressInfo;

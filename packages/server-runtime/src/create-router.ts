@@ -17,6 +17,7 @@ import { negotiateMedia, type Negotiation, type NegotiatedMedia } from "./negoti
 import { writeNdjson } from "./ndjson-writer";
 import { renderError, type ErrorSchema } from "./render-error";
 import { middlewareChain } from "./middleware-chain";
+import { STATE, state, type StatefulRequest } from "./request-state";
 import { validatorDocument } from "./validator-document";
 import { openapiValidator } from "./validator-stages";
 
@@ -85,22 +86,6 @@ interface ReplyShape {
   body?: unknown;
   contentType?: string;
   headers?: Record<string, string | number | readonly string[]>;
-}
-
-interface RequestState {
-  requestId: string;
-  principal?: unknown;
-  authFailure?: ApiError;
-  negotiated?: NegotiatedMedia;
-}
-
-const STATE = Symbol("stowage");
-type StatefulRequest = Request & { [STATE]?: RequestState };
-
-function state(req: Request): RequestState {
-  const holder = req as StatefulRequest;
-  holder[STATE] ??= { requestId: randomUUID() };
-  return holder[STATE];
 }
 
 const JSON_TYPES = ["application/json", "application/*+json"];
@@ -273,8 +258,9 @@ export function createStowageRouter<Principal>(
 
   const requestId: RequestHandler = (req, res, next) => {
     const sent = req.get("x-request-id");
-    state(req).requestId = sent && REQUEST_ID.test(sent) ? sent : randomUUID();
-    res.setHeader("x-request-id", state(req).requestId);
+    const id = sent && REQUEST_ID.test(sent) ? sent : randomUUID();
+    (req as StatefulRequest)[STATE] = { requestId: id };
+    res.setHeader("x-request-id", id);
     next();
   };
   const parseBody = bodyParsers(options.bodyLimit ?? 1024 * 1024);

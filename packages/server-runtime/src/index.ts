@@ -28,6 +28,7 @@ export {
   type Negotiation,
 } from "./negotiate-media";
 export { SerializedJson } from "./serialized-json";
+export { StowageIncomingMessage } from "./incoming-request";
 export {
   NdjsonRequestBody,
   ndjsonLines,

@@ -36,14 +36,28 @@ interface Route {
   matchers: ({ regexp: RegExp; keys: string[] } | undefined)[];
 }
 
+/** A path's route and its parameters' values, decoded. */
+interface Match {
+  route: Route;
+  values: string[];
+}
+
 const HTTP_METHODS = new Set(["get", "put", "post", "delete", "options", "head", "patch", "trace"]);
+
+/**
+ * Paths matched lately, per routing mode: past this many the memo starts over rather than track
+ * use. Longer paths are matched every time, so the memo stays small whatever clients send.
+ */
+const MAX_REMEMBERED_PATHS = 1000;
+const MAX_REMEMBERED_PATH_LENGTH = 512;
 
 /**
  * The validator's metadata middleware (`applyOpenApiMetadata`): finds the request's route and
  * operation and sets `req.openapi` exactly as it does (first matching route in the spec's order;
  * a route without the method is 405; an unmatched path under a base path is 404). Its own
  * version walks every route with `Object.entries` and compiles a matcher for each on every
- * request (cdimascio/express-openapi-validator#1217): here the walk is prepared once.
+ * request (cdimascio/express-openapi-validator#1217): here the walk is prepared once, and a
+ * path matched lately (a client polling the same resource) skips it.
  */
 export function openapiRouteLookup(
   context: ValidatorContext,
@@ -71,6 +85,33 @@ export function openapiRouteLookup(
     return matcher;
   };
 
+  const remembered: Map<string, Match>[] = [];
+  const matchOf = (req: Request, path: string, sensitive: boolean, strict: boolean) => {
+    const mode = (sensitive ? 2 : 0) + (strict ? 1 : 0);
+    const paths = (remembered[mode] ??= new Map());
+    let match = paths.get(path);
+    if (match) return match;
+    const comparable = sensitive ? path : path.toLowerCase();
+    for (const route of routes) {
+      if (!comparable.startsWith(sensitive ? route.literalPrefix : route.literalPrefixLower)) {
+        continue;
+      }
+      const found = matcherOf(route, sensitive, strict).regexp.exec(path);
+      if (!found) continue;
+      try {
+        match = { route, values: found.slice(1).map((value) => decodeURIComponent(value)) };
+      } catch {
+        throw new validatorErrors.BadRequest({ path: req.path, message: "malformed uri'" });
+      }
+      if (path.length <= MAX_REMEMBERED_PATH_LENGTH) {
+        if (paths.size >= MAX_REMEMBERED_PATHS) paths.clear();
+        paths.set(path, match);
+      }
+      return match;
+    }
+    return undefined;
+  };
+
   // The path as the validator checks it against `ignorePaths` and its base paths.
   const basePathOf = (req: Request) =>
     req.path.startsWith(req.baseUrl) ? req.path : `${req.baseUrl}/${req.path}`;
@@ -85,22 +126,13 @@ export function openapiRouteLookup(
     const method = req.method.toLowerCase();
     const sensitive = req.app.enabled("case sensitive routing");
     const strict = req.app.enabled("strict routing");
-    const comparable = sensitive ? path : path.toLowerCase();
-    for (const route of routes) {
-      if (!comparable.startsWith(sensitive ? route.literalPrefix : route.literalPrefixLower)) {
-        continue;
-      }
-      const { regexp, keys } = matcherOf(route, sensitive, strict);
-      const found = regexp.exec(path);
-      if (!found) continue;
+    const match = matchOf(req, path, sensitive, strict);
+    if (match) {
+      const { route, values } = match;
+      const { keys } = matcherOf(route, sensitive, strict);
+      // A new object per request: the request stage coerces it in place.
       const pathParams: Record<string, string> = {};
-      try {
-        for (let index = 0; index < keys.length; index++) {
-          pathParams[keys[index]] = decodeURIComponent(found[index + 1]);
-        }
-      } catch {
-        throw new validatorErrors.BadRequest({ path: req.path, message: "malformed uri'" });
-      }
+      for (let index = 0; index < keys.length; index++) pathParams[keys[index]] = values[index];
       const schema = context.apiDoc.paths[route.pathKey][method];
       if (!schema) {
         // A path that exists without this method.

@@ -94,6 +94,6 @@ function copyOf(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(copyOf);
   if (typeof value !== "object" || value === null) return value;
   const copy: Record<string, unknown> = {};
-  for (const [key, entry] of Object.entries(value)) copy[key] = copyOf(entry);
+  for (const key in value) copy[key] = copyOf((value as Record<string, unknown>)[key]);
   return copy;
 }

@@ -1,4 +1,5 @@
 import { SerializedJson } from "@stowage/server-runtime";
+import { nowIso } from "../services/identifiers";
 
 /**
  * DESIGN section 4: every JSON success under /v1 (except JSON Home) is wrapped in this envelope.
@@ -12,7 +13,7 @@ export function envelope<Command extends string, Result extends object>(
   return {
     schema: "stowage.v1" as const,
     command,
-    generated_at: new Date().toISOString(),
+    generated_at: nowIso(),
     result: result as Result & Record<string, unknown>,
   };
 }
@@ -23,14 +24,20 @@ type Envelope<Command extends string, Result extends object> = ReturnType<
 
 const CLOSE = Buffer.from("}");
 
+/** The last head written: answers of one command in one millisecond share it. */
+let lastHead: { command: string; at: string; bytes: Buffer } | undefined;
+
 /** The same envelope around a result serialized already: spliced in, not parsed. */
 export function serializedEnvelope<Command extends string, Result extends object>(
   command: Command,
   result: SerializedJson<Result>,
 ): SerializedJson<Envelope<Command, Result>> {
-  const head = Buffer.from(
-    `{"schema":"stowage.v1","command":${JSON.stringify(command)},` +
-      `"generated_at":"${new Date().toISOString()}","result":`,
-  );
-  return new SerializedJson(head, ...result.parts, CLOSE);
+  const at = nowIso();
+  if (lastHead?.command !== command || lastHead.at !== at) {
+    const bytes = Buffer.from(
+      `{"schema":"stowage.v1","command":${JSON.stringify(command)},"generated_at":"${at}","result":`,
+    );
+    lastHead = { command, at, bytes };
+  }
+  return new SerializedJson(lastHead.bytes, ...result.parts, CLOSE);
 }

@@ -1,4 +1,5 @@
 import pino, { type Logger } from "pino";
+import { nowIso } from "../services/identifiers";
 
 export type { Logger };
 
@@ -17,7 +18,8 @@ export function createLogger(options: {
     {
       level: options.level,
       base: { service: "stowage-controller" },
-      timestamp: pino.stdTimeFunctions.isoTime,
+      // pino's isoTime, formatted once per millisecond.
+      timestamp: () => `,"time":"${nowIso()}"`,
       redact: {
         paths: [
           "headers.authorization",

@@ -53,12 +53,16 @@ export class BackupsService {
    * created, deleted or renamed, forgets them all). A dashboard polling the first page then
    * costs a lookup, not a read of the deployment, the page and its encoding.
    */
-  private readonly pages = new GenerationCache<BackupListing>(CACHED_PAGES);
+  private readonly pages: GenerationCache<BackupListing>;
 
   constructor(
     private readonly stores: Stores,
     private readonly jobs: JobsService,
-  ) {}
+  ) {
+    this.pages = new GenerationCache(CACHED_PAGES, stores.changes, () =>
+      stores.backups.generation(),
+    );
+  }
 
   /**
    * Queues a backup: reserves its sequence (the Zeebe rule: absent, the last plus one; one not
@@ -229,7 +233,7 @@ export class BackupsService {
       query.marker,
       query.limit,
     ].join("\n");
-    this.pages.validFor(this.stores.backups.generation());
+    this.pages.refresh();
     const cached = this.pages.get(key);
     if (cached) return cached;
     const deployment = deploymentOf(this.stores, call, deploymentRef);

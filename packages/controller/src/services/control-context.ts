@@ -1,6 +1,7 @@
 import type { Db } from "../store/database";
 import { AgentsStore } from "../store/agents-store";
 import { AuditStore } from "../store/audit-store";
+import { DatabaseChanges } from "../store/database-changes";
 import { DeploymentsStore } from "../store/deployments-store";
 import { EnrollmentsStore } from "../store/enrollments-store";
 import { TargetsStore } from "../store/targets-store";
@@ -13,6 +14,8 @@ import { createCatalogStores, type CatalogStores } from "./catalog-stores";
 /** The stores and the audit log over one database, built once at start (statements prepared once). */
 export interface Stores extends CatalogStores {
   db: Db;
+  /** Whether the database may have been written: what the read caches ask before their counters. */
+  changes: DatabaseChanges;
   tenants: TenantsStore;
   tokens: TokensStore;
   audit: AuditStore;
@@ -28,6 +31,7 @@ export function createStores(db: Db): Stores {
   const audit = new AuditStore(db);
   return {
     db,
+    changes: new DatabaseChanges(db),
     tenants: new TenantsStore(db),
     tokens: new TokensStore(db),
     audit,

@@ -8,6 +8,18 @@ export function newId(prefix: string, now = Date.now()): string {
   return `${prefix}_${now.toString(36).padStart(9, "0")}${randomBytes(8).toString("hex")}`;
 }
 
+let formattedAt = Number.NaN;
+let formatted = "";
+
+/**
+ * The time (ISO 8601, UTC, milliseconds), formatted once per millisecond however often it is
+ * asked: every answer and every log line carries it.
+ */
 export function nowIso(): string {
-  return new Date().toISOString();
+  const now = Date.now();
+  if (now !== formattedAt) {
+    formatted = new Date(now).toISOString();
+    formattedAt = now;
+  }
+  return formatted;
 }

@@ -51,15 +51,17 @@ export class TokensService {
    * so such a token is refused at its next request; expiry is checked on every hit. Today the
    * controller is the only process that opens its database (the operator CLI uses the API).
    */
-  private readonly principals = new GenerationCache<CachedPrincipal>(10_000);
+  private readonly principals: GenerationCache<CachedPrincipal>;
 
-  constructor(private readonly stores: Stores) {}
+  constructor(private readonly stores: Stores) {
+    this.principals = new GenerationCache(10_000, stores.changes, () => stores.tokens.generation());
+  }
 
   /** The principal for a bearer secret; a token that is unknown, revoked or expired is a 401. */
   authenticate(secret: string): OperatorPrincipal {
     const hash = hashTokenSecret(secret);
     const now = Date.now();
-    this.principals.validFor(this.stores.tokens.generation());
+    this.principals.refresh();
     const cached = this.principals.get(hash);
     if (cached && (cached.expiresAt === null || now < cached.expiresAt)) {
       if (now - cached.touchedAt > TOUCH_INTERVAL_MS) {

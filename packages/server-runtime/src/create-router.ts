@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { once } from "node:events";
+import type { IncomingHttpHeaders } from "node:http";
 import type { AddressInfo } from "node:net";
 import { Readable } from "node:stream";
 import express, {
@@ -18,6 +19,7 @@ import { writeNdjson } from "./ndjson-writer";
 import { renderError, type ErrorSchema } from "./render-error";
 import { middlewareChain } from "./middleware-chain";
 import { STATE, state, type StatefulRequest } from "./request-state";
+import { validatedQuery } from "./validation-memo";
 import { validatorDocument } from "./validator-document";
 import { openapiValidator } from "./validator-stages";
 
@@ -80,7 +82,7 @@ export type StowageRouter = RequestHandler & {
   ready(): Promise<void>;
 };
 
-type RuntimeHandler = (context: Record<string, unknown>) => unknown;
+type RuntimeHandler = (context: HandlerCall) => unknown;
 interface ReplyShape {
   status: number;
   body?: unknown;
@@ -177,22 +179,19 @@ export function createStowageRouter<Principal>(
     if (!operation?.descriptor || !handler)
       return next(new ApiError(404, "resource.not_found", "No such route."));
     try {
-      const context = {
-        params:
-          (req as Request & { openapi?: { pathParams?: Record<string, string> } }).openapi
-            ?.pathParams ?? req.params,
-        query: req.query,
-        headers: req.headers,
-        body: requestBody(req, operation.descriptor, lineSchemas),
-        principal: state(req).principal,
-        accept: state(req).negotiated?.media,
-        requestId: state(req).requestId,
-        get signal() {
-          return clientLeft(res);
-        },
+      const { principal, negotiated, requestId } = state(req);
+      const context = new HandlerCall(
+        (req as Request & { openapi?: { pathParams?: Record<string, string> } }).openapi
+          ?.pathParams ?? req.params,
+        validatedQuery(req),
+        req.headers,
+        requestBody(req, operation.descriptor, lineSchemas),
+        principal,
+        negotiated?.media,
+        requestId,
         req,
         res,
-      };
+      );
       const reply = (await handler.call(table, context)) as ReplyShape;
       await sendReply(req, res, reply, operation.descriptor);
     } catch (error) {
@@ -315,6 +314,29 @@ function bodyParsers(limit: number): RequestHandler {
 }
 
 /**
+ * What a handler is called with (`HandlerContext`, typed per operation). A class, so `signal` is
+ * a getter on its prototype: an object literal with a getter gets a hidden class of its own on
+ * every request.
+ */
+class HandlerCall {
+  constructor(
+    readonly params: unknown,
+    readonly query: unknown,
+    readonly headers: IncomingHttpHeaders,
+    readonly body: unknown,
+    readonly principal: unknown,
+    readonly accept: string | undefined,
+    readonly requestId: string,
+    readonly req: Request,
+    readonly res: Response,
+  ) {}
+
+  get signal(): AbortSignal {
+    return clientLeft(this.res);
+  }
+}
+
+/**
  * Aborted when the client leaves before the answer is complete. Made when a handler first asks:
  * most never do, and a signal and a listener per request are a measurable share of a fast one.
  */
@@ -394,8 +416,9 @@ function requestBody(
   descriptor: OperationDescriptor,
   lineSchemas: ReadonlyMap<string, LineSchema>,
 ): unknown {
+  if (!descriptor.requestBody) return req.body;
   const type = (req.get("content-type") ?? "").split(";")[0].trim().toLowerCase();
-  const media = descriptor.requestBody?.media.find((entry) => entry.type === type);
+  const media = descriptor.requestBody.media.find((entry) => entry.type === type);
   if (media?.ndjsonItem) return readNdjsonBody(req, lineSchemas.get(media.ndjsonItem));
   if (media?.binary) return req;
   return req.body;

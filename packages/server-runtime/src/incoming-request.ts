@@ -1,5 +1,6 @@
 import { IncomingMessage } from "node:http";
 import { STATE, type RequestState } from "./request-state";
+import { VALIDATED_QUERY } from "./validation-memo";
 
 /**
  * The request class for a server that mounts a stowage router:
@@ -14,4 +15,7 @@ export class StowageIncomingMessage extends IncomingMessage {
   /** The validator's route and operation (its metadata stage, or the router's route lookup). */
   openapi: unknown = undefined;
   [STATE]: RequestState | undefined = undefined;
+  [VALIDATED_QUERY]: unknown = undefined;
+  /** The parsed body; most requests have none, and a miss walks the whole prototype chain. */
+  body: unknown = undefined;
 }

@@ -1,5 +1,21 @@
 import type { Request, RequestHandler } from "express";
 
+/**
+ * Where a remembered verdict leaves the query. Setting `req.query` itself (Express 5 makes it a
+ * getter, so it takes a property definition) cost more than the rest of a remembered verdict.
+ */
+export const VALIDATED_QUERY = Symbol("stowage.validatedQuery");
+
+type QueryHolder = Request & { [VALIDATED_QUERY]?: unknown };
+
+/**
+ * The query as the request stage leaves it (each parameter parsed by its style and coerced),
+ * whether it was validated now or its verdict remembered.
+ */
+export function validatedQuery(req: Request): unknown {
+  return (req as QueryHolder)[VALIDATED_QUERY] ?? req.query;
+}
+
 /** Verdicts kept at once; past this the memo starts over rather than track use. */
 const MAX_ENTRIES = 1000;
 
@@ -50,14 +66,9 @@ export function rememberingValidation(stage: RequestHandler, apiDoc: object): Re
     const key = `${req.method} ${req.headers["content-type"] ?? ""} ${req.originalUrl}`;
     const known = passed.get(key);
     if (known) {
-      // As the stage leaves them: `query` an own property of the request (Express 5 makes it a
-      // getter), the path parameters coerced. Copies, so a handler cannot alter the memo.
-      Object.defineProperty(req, "query", {
-        value: copyOf(known.query),
-        writable: true,
-        configurable: true,
-        enumerable: true,
-      });
+      // What the stage would leave: the query (read with `validatedQuery`), the path parameters
+      // coerced. Copies, so a handler cannot alter the memo.
+      (req as QueryHolder)[VALIDATED_QUERY] = copyOf(known.query);
       // In place: the route lookup's `req.openapi.pathParams` is this same object.
       Object.assign(req.params, copyOf(known.params));
       return next();

@@ -3,7 +3,7 @@ import type { AddressInfo } from "node:net";
 import type { Server } from "node:http";
 import express, { type ErrorRequestHandler, type Request, type RequestHandler } from "express";
 import { middlewareChain } from "../../../server-runtime/src/middleware-chain";
-import { rememberingValidation } from "../../../server-runtime/src/validation-memo";
+import { rememberingValidation, validatedQuery } from "../../../server-runtime/src/validation-memo";
 import { openapiValidator } from "../../../server-runtime/src/validator-stages";
 
 /**
@@ -84,7 +84,7 @@ async function start(mode: Mode): Promise<{ server: Server; url: string; direct:
       route: openapi?.expressRoute,
       openApiRoute: openapi?.openApiRoute,
       params: req.params,
-      query: req.query,
+      query: validatedQuery(req),
     });
   };
   const onError: ErrorRequestHandler = (
@@ -256,7 +256,7 @@ describe("the memo of passed requests", () => {
       next();
     };
     const answer: RequestHandler = (req, res) => {
-      res.json({ query: req.query, params: (req as Routed).openapi?.pathParams });
+      res.json({ query: validatedQuery(req), params: (req as Routed).openapi?.pathParams });
     };
     const onError: ErrorRequestHandler = (error: { status?: number }, _req, res, _next) => {
       res.status(error.status ?? 500).json({ status: error.status });

@@ -7,6 +7,7 @@ export { operations as operationDescriptors, type OperationId } from "./generate
 export { document as openapiDocument, specSha256 } from "./generated/spec";
 export {
   ApiError,
+  StowageIncomingMessage,
   type AuthenticateInput,
   type StowageRouterOptions,
 } from "@stowage/server-runtime";

@@ -8,8 +8,8 @@ import { VALIDATED_QUERY } from "./validation-memo";
  * request another prototype (`Object.setPrototypeOf(req, app.request)`), and from then on V8
  * makes a new hidden class for each property added to that request: about 2 µs a property, on
  * every request. The properties the router and express-openapi-validator set on every request
- * exist from construction here, before that, so setting them later is a plain store. Any other
- * server works the same, only slower.
+ * exist from construction here, before that, so setting them later is a plain store. A server
+ * built without it works the same, only slower.
  */
 export class StowageIncomingMessage extends IncomingMessage {
   /** The validator's route and operation (its metadata stage, or the router's route lookup). */

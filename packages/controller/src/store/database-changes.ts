@@ -27,7 +27,7 @@ export class DatabaseChanges {
   /**
    * Moves when another connection or process commits a change. It takes the lock, so it is read
    * once per turn of the event loop: a request read from its socket in this turn was sent after
-   * any commit it could have waited for, and those are all in the value read in this turn.
+   * every commit it could have waited for, and those are all in the value read in this turn.
    */
   others(): number {
     if (!this.othersRead) {

@@ -89,7 +89,7 @@ export async function restoreWithHooks(
   request: { backup: BackupRef; destination: string; force: boolean },
   run: PipelineRun,
 ): Promise<ResultManifest> {
-  // The first target's copy may be gone (a lost disk): any other target's copy restores as well.
+  // The first target's copy may be gone (a lost disk): another target's copy restores as well.
   const backup = {
     ...request.backup,
     location: await firstExistingCopy(deployment, request.backup.location),

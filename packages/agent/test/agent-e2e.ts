@@ -25,6 +25,27 @@ export async function follow<T extends { op: string; final?: boolean }>(
   return frames;
 }
 
+/**
+ * Takes a backup of `deployment` (id or name) through the control API's stream, requires it to
+ * complete, and answers its catalog entry.
+ */
+export async function completedBackup(t: TestController, deployment: string) {
+  const operator = t.client();
+  const frames = await follow(
+    operator.streamNdjson("post", "/v1/deployments/{deployment}/backups", {
+      params: { path: { deployment } },
+      body: {},
+    }),
+  );
+  const done = frames[frames.length - 1];
+  expect(done).toMatchObject({ op: "backup_completed" });
+  return must(
+    await operator.GET("/v1/deployments/{deployment}/backups/{backup}", {
+      params: { path: { deployment, backup: done.subject.backup ?? "" } },
+    }),
+  );
+}
+
 /** Polls `probe` until it answers a value; a test that waits on the agent never sleeps blindly. */
 export async function until<T>(
   what: string,

@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
-import { follow, must, startAgentWorld, type AgentWorld } from "./agent-e2e";
+import { completedBackup, follow, startAgentWorld, type AgentWorld } from "./agent-e2e";
 
 /**
  * Backups and restores of a real PostgreSQL and MariaDB/MySQL, through the control API and the
@@ -158,18 +158,7 @@ describe("stowage-agent with database deployments", () => {
               databases: [database],
             },
           });
-          const backupFrames = await follow(
-            operator.streamNdjson("post", "/v1/deployments/{deployment}/backups", {
-              params: { path: { deployment: deployment.id } },
-              body: {},
-            }),
-          );
-          expect(backupFrames[backupFrames.length - 1]).toMatchObject({ op: "backup_completed" });
-          const [backup] = must(
-            await operator.GET("/v1/deployments/{deployment}/backups", {
-              params: { path: { deployment: deployment.id } },
-            }),
-          ).items;
+          const backup = await completedBackup(w.t, deployment.id);
           expect(backup.state).toBe("COMPLETED");
           expect(backup.locations[0].url).toMatch(/\.sql\.gz$/);
 

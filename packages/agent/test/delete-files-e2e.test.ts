@@ -2,7 +2,14 @@ import { access, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { secondConnection } from "../../controller/test/pull-fixture";
-import { follow, must, startAgentWorld, until, type AgentWorld } from "./agent-e2e";
+import {
+  completedBackup,
+  follow,
+  must,
+  startAgentWorld,
+  until,
+  type AgentWorld,
+} from "./agent-e2e";
 
 let world: AgentWorld;
 
@@ -17,24 +24,6 @@ async function exists(file: string): Promise<boolean> {
   return access(file).then(
     () => true,
     () => false,
-  );
-}
-
-/** Takes a backup through the control API's stream and answers it once it completed. */
-async function completedBackup(deployment: string) {
-  const operator = world.t.client();
-  const frames = await follow(
-    operator.streamNdjson("post", "/v1/deployments/{deployment}/backups", {
-      params: { path: { deployment } },
-      body: {},
-    }),
-  );
-  const done = frames[frames.length - 1];
-  expect(done).toMatchObject({ op: "backup_completed" });
-  return must(
-    await operator.GET("/v1/deployments/{deployment}/backups/{backup}", {
-      params: { path: { deployment, backup: done.subject.backup ?? "" } },
-    }),
   );
 }
 
@@ -71,8 +60,8 @@ describe("an operator's backup delete on the reference agent", () => {
       connection: { paths: [source] },
     });
     await world.startAgent();
-    const doomed = await completedBackup(deployment.id);
-    const kept = await completedBackup(deployment.id);
+    const doomed = await completedBackup(world.t, deployment.id);
+    const kept = await completedBackup(world.t, deployment.id);
     const doomedFile = fileURLToPath(doomed.locations[0].url);
     const keptFile = fileURLToPath(kept.locations[0].url);
     expect(await exists(doomedFile)).toBe(true);
@@ -100,7 +89,7 @@ describe("an operator's backup delete on the reference agent", () => {
   }, 30_000);
 
   it("refuses a location outside the deployment's target folder: the job fails, the file stays", async () => {
-    const backup = await completedBackup("notes");
+    const backup = await completedBackup(world.t, "notes");
     // A catalog entry that names a file it does not own, as a tampered or mistaken one would.
     const decoy = path.join(world.work, "decoy.tar.gz");
     await writeFile(decoy, "not a backup\n");

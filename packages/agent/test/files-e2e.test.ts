@@ -1,8 +1,9 @@
 import { createHash, randomBytes } from "node:crypto";
-import { mkdir, readFile, readdir, stat, writeFile } from "node:fs/promises";
+import { mkdir, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { follow, must, startAgentWorld, type AgentWorld } from "./agent-e2e";
+import { completedBackup, follow, must, startAgentWorld, type AgentWorld } from "./agent-e2e";
+import { treeOf } from "./file-tree";
 
 let world: AgentWorld;
 
@@ -12,16 +13,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await world.stop();
 });
-
-/** Every entry under `root` by its path relative to it: a file's contents, or "dir". */
-async function treeOf(root: string): Promise<Map<string, Buffer | "dir">> {
-  const tree = new Map<string, Buffer | "dir">();
-  for (const entry of (await readdir(root, { recursive: true })).sort()) {
-    const full = path.join(root, entry);
-    tree.set(entry, (await stat(full)).isDirectory() ? "dir" : await readFile(full));
-  }
-  return tree;
-}
 
 describe("stowage-agent with a files deployment", () => {
   it("takes a tar backup the operator asked for and restores it to a new directory", async () => {
@@ -41,20 +32,13 @@ describe("stowage-agent with a files deployment", () => {
     });
     await world.startAgent();
 
-    const backupFrames = await follow(
-      operator.streamNdjson("post", "/v1/deployments/{deployment}/backups", {
-        params: { path: { deployment: deployment.id } },
-        body: {},
-      }),
-    );
-    expect(backupFrames[backupFrames.length - 1]).toMatchObject({ op: "backup_completed" });
-
-    const [backup, ...others] = must(
+    const backup = await completedBackup(world.t, deployment.id);
+    const catalog = must(
       await operator.GET("/v1/deployments/{deployment}/backups", {
         params: { path: { deployment: deployment.id } },
       }),
     ).items;
-    expect(others).toHaveLength(0);
+    expect(catalog.map((entry) => entry.id)).toEqual([backup.id]);
     expect(backup.state).toBe("COMPLETED");
     const stored = fileURLToPath(backup.locations[0].url);
     expect(path.dirname(stored)).toBe(path.join(world.targetDir, "site"));

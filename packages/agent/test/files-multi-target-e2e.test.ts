@@ -1,8 +1,9 @@
 import { createHash } from "node:crypto";
-import { mkdir, readFile, readdir, rm, stat, writeFile } from "node:fs/promises";
+import { mkdir, readFile, readdir, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { follow, must, startAgentWorld, type AgentWorld } from "./agent-e2e";
+import { completedBackup, follow, must, startAgentWorld, type AgentWorld } from "./agent-e2e";
+import { treeOf } from "./file-tree";
 
 let world: AgentWorld;
 
@@ -12,16 +13,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await world.stop();
 });
-
-/** Every entry under `root` by its path relative to it: a file's contents, or "dir". */
-async function treeOf(root: string): Promise<Map<string, Buffer | "dir">> {
-  const tree = new Map<string, Buffer | "dir">();
-  for (const entry of (await readdir(root, { recursive: true })).sort()) {
-    const full = path.join(root, entry);
-    tree.set(entry, (await stat(full)).isDirectory() ? "dir" : await readFile(full));
-  }
-  return tree;
-}
 
 describe("stowage-agent with a files deployment on two file targets", () => {
   it("stores one artifact in both, leaves excluded paths out, and restores from either", async () => {
@@ -57,18 +48,7 @@ describe("stowage-agent with a files deployment on two file targets", () => {
     );
     await world.startAgent();
 
-    const backupFrames = await follow(
-      operator.streamNdjson("post", "/v1/deployments/{deployment}/backups", {
-        params: { path: { deployment: deployment.id } },
-        body: {},
-      }),
-    );
-    expect(backupFrames[backupFrames.length - 1]).toMatchObject({ op: "backup_completed" });
-    const [backup] = must(
-      await operator.GET("/v1/deployments/{deployment}/backups", {
-        params: { path: { deployment: deployment.id } },
-      }),
-    ).items;
+    const backup = await completedBackup(world.t, deployment.id);
     expect(backup.state).toBe("COMPLETED");
 
     // Both copies in the catalog, the first target's first.

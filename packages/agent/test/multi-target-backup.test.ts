@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from "node:crypto";
-import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { Readable, Transform } from "node:stream";
@@ -10,6 +10,7 @@ import { archiveFiles, extractTo } from "../src/pipelines/files";
 import { restoreBackup } from "../src/pipelines/restore";
 import { copyLocations, firstExistingCopy } from "../src/targets/backup-copies";
 import { writeFilesAtomically } from "../src/targets/file-target";
+import { treeOf } from "./file-tree";
 
 let work: string;
 beforeEach(async () => {
@@ -18,16 +19,6 @@ beforeEach(async () => {
 afterEach(async () => {
   await rm(work, { recursive: true, force: true });
 });
-
-/** Every entry under `root` by its path relative to it: a file's contents, or "dir". */
-async function treeOf(root: string): Promise<Map<string, Buffer | "dir">> {
-  const tree = new Map<string, Buffer | "dir">();
-  for (const entry of (await readdir(root, { recursive: true })).sort()) {
-    const full = path.join(root, entry);
-    tree.set(entry, (await stat(full)).isDirectory() ? "dir" : await readFile(full));
-  }
-  return tree;
-}
 
 /** A tree with files and directories the test excludes, and the tree expected without them. */
 async function siteWithNoise(): Promise<{ source: string; expected: string }> {

@@ -5,6 +5,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import Database from "better-sqlite3";
 import { startTestController, type TestController } from "../../controller/test/test-controller";
+import { completedBackup, must } from "./agent-e2e";
 import { runAgentCli, spawnAgent, type AgentProcess } from "./agent-process";
 
 let t: TestController;
@@ -20,11 +21,6 @@ afterAll(async () => {
   await t.stop();
   await rm(work, { recursive: true, force: true });
 });
-
-function must<T>(result: { data?: { result: T }; error?: unknown }): T {
-  if (!result.data) throw new Error(JSON.stringify(result.error));
-  return result.data.result;
-}
 
 function rowsOf(file: string): unknown[] {
   const db = new Database(file, { readonly: true });
@@ -104,21 +100,13 @@ describe("stowage-agent with a sqlite deployment", () => {
     );
     agent = await spawnAgent(["--state", stateFile]);
 
-    const backupFrames = await follow(
-      operator.streamNdjson("post", "/v1/deployments/{deployment}/backups", {
-        params: { path: { deployment: deployment.id } },
-        body: {},
-      }),
-    );
-    expect(backupFrames[backupFrames.length - 1]).toMatchObject({ op: "backup_completed" });
-
-    const backups = must(
+    const backup = await completedBackup(t, deployment.id);
+    const catalog = must(
       await operator.GET("/v1/deployments/{deployment}/backups", {
         params: { path: { deployment: deployment.id } },
       }),
     ).items;
-    expect(backups).toHaveLength(1);
-    const [backup] = backups;
+    expect(catalog.map((entry) => entry.id)).toEqual([backup.id]);
     expect(backup.state).toBe("COMPLETED");
     const stored = fileURLToPath(backup.locations[0].url);
     expect(stored.startsWith(path.join(work, "backups", "app-db"))).toBe(true);

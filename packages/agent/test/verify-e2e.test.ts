@@ -1,7 +1,7 @@
 import { open, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { follow, must, startAgentWorld, type AgentWorld } from "./agent-e2e";
+import { completedBackup, follow, must, startAgentWorld, type AgentWorld } from "./agent-e2e";
 
 let world: AgentWorld;
 
@@ -31,18 +31,7 @@ describe("verify jobs on the reference agent", () => {
       scripts: { pre, post },
     });
     await world.startAgent();
-    const taken = await follow(
-      operator.streamNdjson("post", "/v1/deployments/{deployment}/backups", {
-        params: { path: { deployment: deployment.id } },
-        body: {},
-      }),
-    );
-    expect(taken[taken.length - 1]).toMatchObject({ op: "backup_completed" });
-    const [backup] = must(
-      await operator.GET("/v1/deployments/{deployment}/backups", {
-        params: { path: { deployment: deployment.id } },
-      }),
-    ).items;
+    const backup = await completedBackup(world.t, deployment.id);
     const logs = await operator.GET("/v1/jobs/{job}/logs", {
       params: { path: { job: backup.job_id ?? "" } },
       parseAs: "text",

@@ -14,7 +14,7 @@ import { readNdjsonBody, type LineSchema } from "./ndjson-body";
 import { compileLineSchemas } from "./ndjson-line-schemas";
 import { SerializedJson } from "./serialized-json";
 import { isPlaceholder } from "./not-implemented";
-import { negotiateMedia, type Negotiation, type NegotiatedMedia } from "./negotiate-media";
+import { negotiateMedia, type Negotiation } from "./negotiate-media";
 import { writeNdjson } from "./ndjson-writer";
 import { renderError, type ErrorSchema } from "./render-error";
 import { middlewareChain } from "./middleware-chain";
